@@ -1,0 +1,56 @@
+"""Tests of the default configuration dicts and the preset helpers."""
+
+import copy
+import re
+
+import pytest
+
+import configuration
+
+
+def test_published_defaults():
+    model, train, track = configuration.MODEL_CONFIG, configuration.TRAIN_CONFIG, configuration.TRACK_CONFIG
+    assert (model['z_image_size'], model['x_image_size'], track['instance_size']) == (127, 255, 271)
+    assert model['embed_config']['stride'] == 8
+    assert model['rpn_config']['anchor_ratios'] == [0.33, 0.5, 1, 2, 3]
+    assert model['rpn_config']['anchor_scales'] == [8]
+    assert train['target_config'] == {'pos_iou_thresh': 0.6, 'neg_iou_thresh': 0.3, 'max_pos': 16, 'max_total': 64}
+    assert model['embed_config']['weight_decay'] == 1e-4
+    assert 'bn_momentum' in model['embed_config'] and 'bn_epsilon' in model['embed_config']
+    assert train['loss_config']['reg_loss'] in ('smooth_l1', 'l1')
+
+
+@pytest.mark.parametrize('preset, expected', [
+    ('otb', (0.22, 0.40, 0.30, 271, False)),
+    ('vot', (0.04, 0.44, 0.45, 271, False)),
+    ('big', (0.055, 0.42, 0.295, 271, True)),
+])
+def test_track_presets(preset, expected):
+    config = configuration.track_config_for(preset)
+    assert (config['penalty_k'], config['window_influence'], config['lr'], config['instance_size'],
+            config['adaptive']) == expected
+    assert config['adaptive_instance_size'] == 287
+    assert config['preset'] == preset
+
+
+def test_presets_return_copies_and_reject_unknown_names():
+    before = copy.deepcopy(configuration.TRACK_CONFIG)
+    configuration.track_config_for('vot')['lr'] = 123
+    configuration.model_config_for('big')['rpn_config']['feature_out'] = 1
+    assert configuration.TRACK_CONFIG == before
+    assert configuration.MODEL_CONFIG['rpn_config']['feature_out'] == 256
+    with pytest.raises(ValueError, match="unknown tracker preset 'otb100'"):
+        configuration.track_config_for('otb100')
+    with pytest.raises(ValueError, match="unknown architecture 'alexnet'"):
+        configuration.model_config_for('alexnet')
+
+
+def test_every_config_key_has_a_comment():
+    """Each key line inside the config dicts carries a one-line comment."""
+    source = open(configuration.__file__).read()
+    body = source[source.index('MODEL_CONFIG = {'):source.index('def track_config_for')]
+    lines = body.splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"\s+'\w+': ", line) and not line.rstrip().endswith('{'):
+            line = line if '#' in line else lines[index - 1] + line  # a comment may sit on the line above
+            assert '#' in line, 'config key without a comment: %s' % line.strip()

@@ -1,0 +1,106 @@
+"""Tests of the SiamRPN graph: loss and gradients, BN updates, modes, and overfitting one batch."""
+
+import copy
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import configuration
+from siamese_model import SiameseModel
+from tests.helpers import cpu_session, make_pairs
+
+
+def small_model_config(width=0.25, feature_out=64):
+    config = copy.deepcopy(configuration.MODEL_CONFIG)
+    config['embed_config']['width_multiplier'] = width
+    config['rpn_config']['feature_out'] = feature_out
+    return config
+
+
+def batch_tensors(exemplars, instances, boxes, **extra):
+    batch = {'exemplar': tf.constant(exemplars), 'instance': tf.constant(instances), 'instance_box': tf.constant(boxes)}
+    batch.update({k: tf.constant(v) for k, v in extra.items()})
+    return batch
+
+
+def test_loss_and_all_gradients_are_finite(graph):
+    rng = np.random.RandomState(0)
+    exemplars = rng.uniform(0, 255, (3, 127, 127, 3)).astype(np.float32)
+    instances = rng.uniform(0, 255, (3, 255, 255, 3)).astype(np.float32)
+    boxes = np.array([[127.5, 127.5, 60, 40], [90, 160, 20, 90], [0, 0, 0, 0]], np.float32)
+    train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
+    train_config['loss_config']['time_decay_tau'] = 100.
+    batch = batch_tensors(exemplars, instances, boxes, is_negative=np.array([False, False, True]),
+                          delta_t=np.array([1., 40., 0.], np.float32),
+                          mixup_weight=np.array([1., 0.6, 1.], np.float32))
+    model = SiameseModel(small_model_config(), train_config, 'train', inputs=batch, seed=1)
+    model.build()
+    variables = tf.trainable_variables()
+    grads = tf.gradients(model.total_loss, variables)
+    assert all(g is not None for g in grads)
+    updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    assert len(updates) == 2 * 5 * 2  # moving mean + variance, 5 BN layers, exemplar and instance branches
+    with cpu_session(graph) as sess:
+        sess.run(tf.global_variables_initializer())
+        values = sess.run([model.total_loss, model.cls_loss, model.reg_loss, model.regularization_loss] + grads)
+    assert all(np.isfinite(v).all() for v in values)
+    assert values[3] > 0
+    for name in ('cls_loss', 'reg_loss', 'batch_loss', 'regularization_loss', 'total_loss', 'mean_top_iou'):
+        assert graph.get_tensor_by_name('Loss/%s:0' % name) is not None
+    summaries = {s.op.name for s in tf.get_collection(tf.GraphKeys.SUMMARIES)}
+    assert 'train/train/total_loss' in summaries or any(s.endswith('total_loss') for s in summaries)
+
+
+def test_validation_reuses_training_variables(graph):
+    exemplars, instances, boxes = make_pairs(2)
+    train_config = configuration.TRAIN_CONFIG
+    SiameseModel(small_model_config(), train_config, 'train', inputs=batch_tensors(exemplars, instances, boxes)).build()
+    count = len(tf.global_variables())
+    validation = SiameseModel(small_model_config(), train_config, 'validation',
+                              inputs=batch_tensors(exemplars, instances, boxes))
+    validation.build(reuse=True)
+    assert len(tf.global_variables()) == count
+    assert not validation.is_training()
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError, match="lacks \\['instance_box'\\]"):
+        SiameseModel(configuration.MODEL_CONFIG, configuration.TRAIN_CONFIG, 'train',
+                     inputs={'exemplar': None, 'instance': None})
+    with pytest.raises(ValueError, match='mode must be one of'):
+        SiameseModel(configuration.MODEL_CONFIG, mode='tracking')
+    with pytest.raises(ValueError, match='needs a batch dict'):
+        SiameseModel(configuration.MODEL_CONFIG, configuration.TRAIN_CONFIG, 'validation')
+
+
+def overfit(steps=150, batch_size=4, width=0.25, feature_out=64, learning_rate=3e-4, log_every=50):
+    """Trains on one fixed batch; returns ({step: total loss}, top-box IoU per pair after training)."""
+    exemplars, instances, boxes = make_pairs(batch_size, seed=0)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(1)
+        model = SiameseModel(small_model_config(width, feature_out), configuration.TRAIN_CONFIG, 'train',
+                             inputs=batch_tensors(exemplars, instances, boxes), seed=3)
+        model.build()
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer(learning_rate).minimize(model.total_loss)
+        curve = {}
+        with cpu_session(graph) as sess:
+            sess.run(tf.global_variables_initializer())
+            for step in range(steps + 1):
+                if step % log_every == 0:
+                    curve[step] = float(sess.run(model.total_loss))
+                if step < steps:
+                    sess.run(train_op)
+            top_iou = sess.run(model.top_iou)
+    return curve, top_iou
+
+
+def test_overfits_one_batch():
+    """4 synthetic pairs, width 0.25: loss below 30% of its start and every top-scoring box at IoU > 0.6."""
+    curve, top_iou = overfit()
+    print('overfit curve (step: total loss):', curve, 'top-box IoU:', top_iou)
+    assert all(np.isfinite(list(curve.values())))
+    assert curve[150] < 0.3 * curve[0]
+    assert (top_iou > 0.6).all(), top_iou
