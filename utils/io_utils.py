@@ -1,0 +1,47 @@
+"""Atomic file output and JSON helpers: outputs appear complete or not at all (temp file + rename)."""
+
+import contextlib
+import json
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode='w', **kwargs):
+    """Opens a temp file beside `path` for writing and renames it onto `path` when the block exits cleanly.
+
+    On an exception the temp file is removed and `path` is left as it was. `mode` must be a write mode ('w', 'wb').
+    """
+    if 'r' in mode or 'a' in mode or '+' in mode:
+        raise ValueError("atomic_open writes whole files: mode must be 'w' or 'wb', got %r" % (mode,))
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+        raise
+
+
+def write_json(path, obj):
+    """Writes `obj` as indented, key-sorted JSON, atomically."""
+    with atomic_open(path, 'w') as handle:
+        json.dump(obj, handle, indent=2, sort_keys=True)
+        handle.write('\n')
+
+
+def read_json(path):
+    """Reads a JSON file; a missing or malformed file raises an error naming it."""
+    if not os.path.isfile(path):
+        raise IOError('JSON file not found: %s' % path)
+    with open(path) as handle:
+        try:
+            return json.load(handle)
+        except ValueError as error:
+            raise ValueError('malformed JSON in %s: %s' % (path, error))
