@@ -68,9 +68,8 @@ def save_checkpoint_dir(output_dir, values, model_config, train_config=None, tra
         try:
             with tf.Session(graph=graph) as sess:
                 sess.run(tf.train.get_global_step().initializer)
-                tf.train.get_global_step().load(step, sess)
-                for variable in model_variables:
-                    variable.load(values[variable.op.name], sess)
+                assign_values(sess, [tf.train.get_global_step()], {'global_step': step})
+                assign_values(sess, model_variables, values)
                 saver.save(sess, os.path.join(staging, CHECKPOINT_PREFIX), global_step=step,
                            write_meta_graph=False)
             write_configs(staging, model_config, train_config, track_config)
@@ -78,6 +77,16 @@ def save_checkpoint_dir(output_dir, values, model_config, train_config=None, tra
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return os.path.join(output_dir, '%s-%d' % (CHECKPOINT_PREFIX, step))
+
+
+def assign_values(sess, variables, values):
+    """Assigns values[v.op.name] to each variable through placeholders (one run)."""
+    feed, ops = {}, []
+    for variable in variables:
+        placeholder = tf.placeholder(variable.dtype.base_dtype, variable.get_shape())
+        ops.append(tf.assign(variable, placeholder))
+        feed[placeholder] = values[variable.op.name]
+    sess.run(ops, feed)
 
 
 def _check_values(values, variables):
@@ -138,14 +147,15 @@ def random_values(model_config, seed=0, calibrate=True):
                     prefix = 'siamrpn_alexnet/%s/' % layer
                     conv = graph.get_tensor_by_name(prefix + 'conv/BiasAdd:0')
                     mean, variance = sess.run(tf.nn.moments(conv, axes=[0, 1, 2]), feed)
-                    by_name[prefix + 'BatchNorm/moving_mean'].load(mean, sess)
-                    by_name[prefix + 'BatchNorm/moving_variance'].load(variance, sess)
+                    assign_values(sess, [by_name[prefix + 'BatchNorm/moving_mean'],
+                                         by_name[prefix + 'BatchNorm/moving_variance']],
+                                  {prefix + 'BatchNorm/moving_mean': mean, prefix + 'BatchNorm/moving_variance': variance})
                 for name, tensor, target in (('conv_cls2', model.cls_logits, 3.), ('regress_adjust', model.reg_deltas,
                                                                                   0.3)):
                     scale = target / max(float(np.std(sess.run(tensor, feed))), 1e-12)
                     for suffix in ('weights', 'biases'):
                         variable = by_name['rpn_head/%s/%s' % (name, suffix)]
-                        variable.load(sess.run(variable) * scale, sess)
+                        assign_values(sess, [variable], {variable.op.name: sess.run(variable) * scale})
             return dict(zip([v.op.name for v in variables], sess.run(variables)))
 
 

@@ -17,6 +17,7 @@ def atomic_open(path, mode='w', **kwargs):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    os.chmod(temp_path, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -27,6 +28,13 @@ def atomic_open(path, mode='w', **kwargs):
         if os.path.exists(temp_path):
             os.remove(temp_path)
         raise
+
+
+def current_umask():
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, obj):
