@@ -271,7 +271,11 @@ def load_state_dict(path):
     Accepts a bare state dict or a checkpoint dict holding one under 'state_dict', 'model' or 'net'; a common
     'module.' prefix (nn.DataParallel) is removed.
     """
-    obj = load_pytorch_file(path)
+    return as_state_dict(load_pytorch_file(path), path)
+
+
+def as_state_dict(obj, path):
+    """Unwraps a loaded object into an OrderedDict name -> array (see load_state_dict); errors name `path`."""
     if isinstance(obj, dict):
         for key in ('state_dict', 'model', 'net'):
             if isinstance(obj.get(key), dict) and not isinstance(obj.get(key), np.ndarray):
