@@ -147,11 +147,11 @@ def random_values(model_config, seed=0, calibrate=True):
                     prefix = 'siamrpn_alexnet/%s/' % layer
                     conv = graph.get_tensor_by_name(prefix + 'conv/BiasAdd:0')
                     mean, variance = sess.run(tf.nn.moments(conv, axes=[0, 1, 2]), feed)
-                    assign_values(sess, [by_name[prefix + 'BatchNorm/moving_mean'],
-                                         by_name[prefix + 'BatchNorm/moving_variance']],
-                                  {prefix + 'BatchNorm/moving_mean': mean, prefix + 'BatchNorm/moving_variance': variance})
-                for name, tensor, target in (('conv_cls2', model.cls_logits, 3.), ('regress_adjust', model.reg_deltas,
-                                                                                  0.3)):
+                    statistics = {prefix + 'BatchNorm/moving_mean': mean,
+                                  prefix + 'BatchNorm/moving_variance': variance}
+                    assign_values(sess, [by_name[name] for name in statistics], statistics)
+                for name, tensor, target in (('conv_cls2', model.cls_logits, 3.),
+                                             ('regress_adjust', model.reg_deltas, 0.3)):
                     scale = target / max(float(np.std(sess.run(tensor, feed))), 1e-12)
                     for suffix in ('weights', 'biases'):
                         variable = by_name['rpn_head/%s/%s' % (name, suffix)]

@@ -75,8 +75,8 @@ def check_state_dict(state_dict, model_config, source='state dict'):
                 num_anchors(model_config['rpn_config']))]
     for title, items in (('missing', missing), ('unexpected', unexpected), ('mis-shaped', misshaped)):
         if items:
-            lines.append('  %s (%d): %s' % (title, len(items), '; '.join(items[:12]) + (' ...' if len(items) > 12
-                                                                                      else '')))
+            more = ' ...' if len(items) > 12 else ''
+            lines.append('  %s (%d): %s%s' % (title, len(items), '; '.join(items[:12]), more))
     width, feature_out = infer_architecture(state_dict)
     if width is not None and feature_out is not None:
         lines.append('  the file looks like width %g, C %d (otb/vot: width 1, C 256; big: width 2, C 512)'

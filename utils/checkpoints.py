@@ -90,8 +90,8 @@ def check_variables(checkpoint_path, variables):
     if missing or misshaped:
         lines = ['checkpoint %s does not fit the model built from its config:' % checkpoint_path]
         if missing:
-            lines.append('  missing %d variables: %s' % (len(missing), ', '.join(missing[:10]) +
-                                                          (' ...' if len(missing) > 10 else '')))
+            more = ' ...' if len(missing) > 10 else ''
+            lines.append('  missing %d variables: %s%s' % (len(missing), ', '.join(missing[:10]), more))
         if misshaped:
             lines.append('  mis-shaped: ' + '; '.join(misshaped[:10]))
         raise ValueError('\n'.join(lines))
