@@ -43,7 +43,8 @@ class InferenceWrapper(object):
         self.models = {}
 
     def build_graph(self):
-        """Builds placeholders, the template step and one track step per search size in the default graph."""
+        """Builds placeholders, the template step, one track step per search size and a Saver over the model
+        variables (conv/BN/head weights and BN statistics, not the template) in the default graph."""
         z = self.exemplar_size
         with tf.name_scope('inference'):
             self.exemplar_input = tf.placeholder(tf.uint8, [1, z, z, 3], name='exemplar_input')
@@ -67,6 +68,7 @@ class InferenceWrapper(object):
         self.score_sizes = {size: model.score_size for size, model in self.models.items()}
         self.num_anchors = self.models[self.instance_sizes[0]].num_anchors
         self.model_variables = [v for v in tf.global_variables() if v.op.name.split('/')[0] in MODEL_SCOPES]
+        self.saver = tf.train.Saver(self.model_variables)
         return self
 
     def _build_template_storage(self, cls_kernels, reg_kernels):
@@ -81,14 +83,10 @@ class InferenceWrapper(object):
             self.template_op = tf.group(tf.assign(self.cls_kernels, cls_kernels),
                                         tf.assign(self.reg_kernels, reg_kernels), name='assign_template')
 
-    def saver(self):
-        """A Saver over the model variables only (conv/BN/head weights and BN statistics)."""
-        return tf.train.Saver(self.model_variables)
-
     def restore(self, sess, checkpoint_path):
         """Restores the model variables from a checkpoint prefix; errors name missing or mis-shaped variables."""
         check_variables(checkpoint_path, self.model_variables)
-        self.saver().restore(sess, checkpoint_path)
+        self.saver.restore(sess, checkpoint_path)
 
     def initialize(self, sess):
         """Initialises the template variables (call after restoring or initialising the model variables)."""

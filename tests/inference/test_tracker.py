@@ -179,9 +179,10 @@ def test_from_checkpoint_options(tmp_path, random_checkpoint_dir):
 
 
 def test_tracks_the_shared_otb_dev_sequences(otb_dev_dir, tracker):
-    """All six real 1280x720 sequences (NaN ground-truth rows included) with random weights."""
+    """The six real 1280x720 sequences (their first 60 frames, to keep the suite fast) with random weights."""
     for name in sorted(os.listdir(otb_dev_dir)):
         img_files, groundtruth = load_otb_sequence(os.path.join(otb_dev_dir, name))
+        img_files = img_files[:60]
         boxes, times = tracker.track(img_files, groundtruth[0])
         assert len(boxes) == len(img_files), name
         np.testing.assert_array_equal(boxes[0], groundtruth[0])
