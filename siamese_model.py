@@ -6,7 +6,10 @@
 Modes:
   * 'train': inputs from a dict of batch tensors (the queue readers plug in here), BN in training mode, loss built.
   * 'validation': same inputs and loss, BN in inference mode; build with reuse=True to share the training variables.
-  * 'inference': inputs from placeholders `exemplar_input` / `instance_input`, no loss.
+  * 'inference': inputs from placeholders `exemplar_input` / `instance_input` (or from an `inputs` dict of
+    'exemplar' / 'instance' tensors), no loss. The tracker's InferenceWrapper (inference/inference_wrapper.py) runs
+    the steps separately: build_exemplar_embeddings + build_template once, then `set_template` with the stored
+    kernels and build_instance_embeddings + build_detection per search size.
 
 Batch dict (the reader -> model boundary):
   'exemplar'     [B, 127, 127, 3] float32 BGR in [0, 255]
@@ -52,7 +55,11 @@ class SiameseModel(object):
         """
         if mode not in MODES:
             raise ValueError('mode must be one of %s, got %r' % (MODES, mode))
-        if mode != 'inference':
+        if mode == 'inference':
+            unknown = set(inputs or {}) - {'exemplar', 'instance'}
+            if unknown:
+                raise ValueError("inference inputs may hold 'exemplar' and 'instance', got %s" % sorted(unknown))
+        else:
             if inputs is None:
                 raise ValueError("mode %r needs a batch dict of input tensors" % mode)
             missing = {'exemplar', 'instance', 'instance_box'} - set(inputs)
@@ -92,9 +99,15 @@ class SiameseModel(object):
         """Sets self.exemplars [B, z, z, 3] and self.instances [B, X, X, 3] float32 (and the box and weights)."""
         z, x = self.model_config['z_image_size'], self.instance_size
         if self.mode == 'inference':
-            self.exemplar_feed = tf.placeholder(tf.float32, [None, z, z, 3], name='exemplar_input')
-            self.instance_feed = tf.placeholder(tf.float32, [None, x, x, 3], name='instance_input')
-            self.exemplars, self.instances = self.exemplar_feed, self.instance_feed
+            inputs = self.inputs or {}
+            self.exemplar_feed = inputs.get('exemplar')
+            if self.exemplar_feed is None:
+                self.exemplar_feed = tf.placeholder(tf.float32, [None, z, z, 3], name='exemplar_input')
+            self.instance_feed = inputs.get('instance')
+            if self.instance_feed is None:
+                self.instance_feed = tf.placeholder(tf.float32, [None, x, x, 3], name='instance_input')
+            self.exemplars = tf.cast(self.exemplar_feed, tf.float32)
+            self.instances = tf.cast(self.instance_feed, tf.float32)
             return
         self.exemplars = tf.cast(self.inputs['exemplar'], tf.float32)
         self.instances = tf.cast(self.inputs['instance'], tf.float32)
@@ -106,20 +119,36 @@ class SiameseModel(object):
 
     def build_image_embeddings(self, reuse=False):
         """Sets self.exemplar_embeds [B, 6, 6, Cin] and self.instance_embeds [B, h, h, Cin] (shared weights)."""
+        self.build_exemplar_embeddings(reuse=reuse)
+        self.build_instance_embeddings(reuse=True)
+
+    def _embed(self, images, reuse):
+        """Runs the shared embedding on [B, s, s, 3] images."""
         config = self.model_config['embed_config']
         arg_scope = siamrpn_alexnet_arg_scope(config, trainable=config['train_embedding'],
                                               is_training=self.is_training())
         with slim.arg_scope(arg_scope):
-            self.exemplar_embeds, _ = siamrpn_alexnet(self.exemplars, config['width_multiplier'],
-                                                      self.frozen_layers, reuse=reuse)
-            self.instance_embeds, _ = siamrpn_alexnet(self.instances, config['width_multiplier'],
-                                                      self.frozen_layers, reuse=True)
+            embeds, _ = siamrpn_alexnet(images, config['width_multiplier'], self.frozen_layers, reuse=reuse)
+        return embeds
+
+    def build_exemplar_embeddings(self, reuse=False):
+        """Sets self.exemplar_embeds [B, 6, 6, Cin]; the first embedding call creates the variables."""
+        self.exemplar_embeds = self._embed(self.exemplars, reuse)
+
+    def build_instance_embeddings(self, reuse=True):
+        """Sets self.instance_embeds [B, h, h, Cin] with the exemplar branch's weights."""
+        self.instance_embeds = self._embed(self.instances, reuse)
 
     def build_template(self, reuse=False):
         """Sets self.cls_kernels [B, 4, 4, C, 2k] and self.reg_kernels [B, 4, 4, C, 4k]."""
         config = self.model_config['rpn_config']
         with slim.arg_scope(rpn_head.rpn_head_arg_scope(config)):
             self.cls_kernels, self.reg_kernels = rpn_head.template_kernels(self.exemplar_embeds, config, reuse=reuse)
+
+    def set_template(self, cls_kernels, reg_kernels):
+        """Uses given template kernels ([B, 4, 4, C, 2k], [B, 4, 4, C, 4k], e.g. the tracker's stored ones) in
+        build_detection instead of build_template's."""
+        self.cls_kernels, self.reg_kernels = cls_kernels, reg_kernels
 
     def build_detection(self, reuse=False):
         """Sets the raw maps (cls_logits, reg_deltas), per-anchor `scores` [B, N] and decoded `boxes` [B, N, 4]."""

@@ -26,3 +26,30 @@ def otb_dev_dir():
     if not os.path.isdir(SHARED_OTB_DEV):
         pytest.skip('shared otb-dev sequences are absent (%s)' % SHARED_OTB_DEV)
     return SHARED_OTB_DEV
+
+
+# ---- inference fixtures (issue 6): small checkpoint directories shared by tests/inference and tests/scripts ----
+
+FIXTURES_DIR = os.path.join(PROJECT_ROOT, 'tests', 'fixtures')
+DASIAMRPN_REFERENCE_DIR = os.path.join(FIXTURES_DIR, 'dasiamrpn_reference')
+
+
+def tiny_model_config(width=0.0625, feature_out=8):
+    """MODEL_CONFIG at a reduced width (0.0625: channels 6-16-24-24-16) and C, as the PyTorch reference uses."""
+    import copy
+    import configuration
+    config = copy.deepcopy(configuration.MODEL_CONFIG)
+    config['embed_config']['width_multiplier'] = width
+    config['rpn_config']['feature_out'] = feature_out
+    return config
+
+
+@pytest.fixture(scope='session')
+def random_checkpoint_dir(tmp_path_factory):
+    """A checkpoint directory with calibrated random weights (width 0.25, C 32) and the otb tracker preset."""
+    import configuration
+    from inference.checkpoint_io import save_random_checkpoint_dir
+    path = str(tmp_path_factory.mktemp('random_checkpoint') / 'SiamRPN-random')
+    with tf.Graph().as_default():
+        save_random_checkpoint_dir(path, tiny_model_config(0.25, 32), configuration.track_config_for('otb'), seed=3)
+    return path

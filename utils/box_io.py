@@ -11,28 +11,33 @@ import numpy as np
 
 from utils.io_utils import atomic_open
 
-_SEPARATORS = re.compile(r'[,\t ]+')
+_SEPARATORS = re.compile(r'[,\s]+')
+
+
+def _parse_fields(text, where):
+    """One 'x,y,w,h' row -> 4 floats; errors name `where` and say what was expected."""
+    fields = [f for f in _SEPARATORS.split(text.strip()) if f]
+    if len(fields) != 4:
+        raise ValueError('%s: expected 4 values x,y,w,h, got %d: %r' % (where, len(fields), text.strip()))
+    try:
+        return [float(f) for f in fields]
+    except ValueError:
+        raise ValueError('%s: expected numbers x,y,w,h, got %r' % (where, text.strip()))
 
 
 def parse_box_rows(lines, source='<lines>'):
-    """Parses `x,y,w,h` text rows (any of , tab space) -> [N, 4] float64 as written (no base change).
+    """Parses `x,y,w,h` text rows (commas, tabs or spaces) -> [N, 4] float64 as written (no base change).
 
     Raises ValueError naming `source` and the 1-based line number for a row that is not 4 numbers.
     """
-    rows = []
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line:
-            continue
-        fields = [f for f in _SEPARATORS.split(line) if f]
-        if len(fields) != 4:
-            raise ValueError('%s line %d: expected 4 values x,y,w,h, got %d: %r' % (source, number, len(fields),
-                                                                                  line))
-        try:
-            rows.append([float(f) for f in fields])
-        except ValueError:
-            raise ValueError('%s line %d: expected numbers x,y,w,h, got %r' % (source, number, line))
+    rows = [_parse_fields(line, '%s line %d' % (source, number))
+            for number, line in enumerate(lines, 1) if line.strip()]
     return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def parse_box_string(text, what='box'):
+    """'x,y,w,h' (e.g. a --init-box flag) -> [4] float64 as written; errors name `what`."""
+    return np.array(_parse_fields(text, what), dtype=np.float64)
 
 
 def read_otb_boxes(path):
@@ -44,7 +49,10 @@ def read_otb_boxes(path):
 
 def write_otb_boxes(path, boxes, precision=4):
     """Writes [N, 4] 0-based x,y,w,h boxes as 1-based comma-separated rows, atomically."""
-    boxes = one_based_from_zero_based(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError('boxes for %s must have shape [N, 4], got %s' % (path, boxes.shape))
+    boxes = one_based_from_zero_based(boxes)
     with atomic_open(path) as stream:
         for box in boxes:
             stream.write(','.join(_format(v, precision) for v in box) + '\n')

@@ -1,4 +1,4 @@
-"""Atomic file output: write to a temporary file in the target folder, then rename over the target."""
+"""Atomic file output and JSON helpers: outputs appear complete or not at all (temp file + rename)."""
 
 import contextlib
 import json
@@ -7,41 +7,49 @@ import tempfile
 
 
 @contextlib.contextmanager
-def atomic_open(path, mode='w'):
-    """Opens a temporary sibling of `path` for writing and renames it to `path` only if the block succeeds.
+def atomic_open(path, mode='w', **kwargs):
+    """Opens a temp file beside `path` for writing and renames it onto `path` when the block exits cleanly.
 
-    A crash or exception leaves any existing `path` untouched and removes the temporary file.
+    On an exception the temp file is removed and `path` is left as it was. `mode` must be a write mode ('w', 'wb').
     """
-    if mode not in ('w', 'wb'):
-        raise ValueError("atomic_open supports modes 'w' and 'wb', got %r" % (mode,))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
+    if 'r' in mode or 'a' in mode or '+' in mode:
+        raise ValueError("atomic_open writes whole files: mode must be 'w' or 'wb', got %r" % (mode,))
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    os.chmod(temp_path, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
     try:
-        with os.fdopen(handle, mode) as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
     except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
         raise
 
 
-def write_json(path, value, indent=2):
-    """Writes `value` as JSON to `path` atomically."""
-    with atomic_open(path) as stream:
-        json.dump(value, stream, indent=indent, sort_keys=True)
-        stream.write('\n')
+def current_umask():
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path, obj):
+    """Writes `obj` as indented, key-sorted JSON, atomically."""
+    with atomic_open(path, 'w') as handle:
+        json.dump(obj, handle, indent=2, sort_keys=True)
+        handle.write('\n')
 
 
 def read_json(path):
-    """Reads a JSON file, naming the file in the error when it is missing or malformed."""
+    """Reads a JSON file; a missing or malformed file raises an error naming it."""
     if not os.path.isfile(path):
         raise FileNotFoundError('JSON file not found: %s' % path)
-    with open(path) as stream:
+    with open(path) as handle:
         try:
-            return json.load(stream)
+            return json.load(handle)
         except ValueError as error:
-            raise ValueError('%s is not valid JSON: %s' % (path, error))
+            raise ValueError('malformed JSON in %s: %s' % (path, error))

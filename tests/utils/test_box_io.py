@@ -3,26 +3,26 @@
 import numpy as np
 import pytest
 
-from utils.box_io import read_otb_boxes, write_otb_boxes
+from utils.box_io import parse_box_string, read_otb_boxes, write_otb_boxes
 
 
 def test_reads_any_separator_and_converts_to_zero_based(tmp_path):
     path = tmp_path / 'groundtruth_rect.txt'
-    path.write_text('1,1,10,20\n5\t6\t7\t8\n  3 4 5.5 6\nNaN,NaN,NaN,NaN\n\n')
+    path.write_text('1,1,10,20\n5\t6\t7\t8\n  3 4 5.5 6\n722.50\t308 41,60\nNaN,NaN,NaN,NaN\n\n')
     boxes = read_otb_boxes(str(path))
-    np.testing.assert_array_equal(boxes[:3], [[0, 0, 10, 20], [4, 5, 7, 8], [2, 3, 5.5, 6]])
-    assert np.isnan(boxes[3]).all()
+    np.testing.assert_array_equal(boxes[:4], [[0, 0, 10, 20], [4, 5, 7, 8], [2, 3, 5.5, 6], [721.5, 307, 41, 60]])
+    assert np.isnan(boxes[4]).all() and boxes.shape == (5, 4)
 
 
 def test_round_trip_is_exact(tmp_path):
-    boxes = np.array([[0., 0., 10., 20.], [12.25, 3.5, 7., 8.125], [np.nan] * 4])
+    boxes = np.array([[0., 0., 10., 20.], [12.25, 3.5, 7.125, 1.], [np.nan] * 4])
     path = str(tmp_path / 'out' / 'seq.txt')
     write_otb_boxes(path, boxes)
-    assert open(path).read().splitlines()[0] == '1,1,10,20'
+    assert open(path).read().splitlines()[:2] == ['1,1,10,20', '13.25,4.5,7.125,1']
     np.testing.assert_array_equal(read_otb_boxes(path), boxes)
 
 
-def test_bad_row_names_file_and_line(tmp_path):
+def test_bad_rows_and_shapes_are_named(tmp_path):
     path = tmp_path / 'gt.txt'
     path.write_text('1,2,3,4\n1,2,3\n')
     with pytest.raises(ValueError, match=r'gt.txt line 2: expected 4 values'):
@@ -30,3 +30,8 @@ def test_bad_row_names_file_and_line(tmp_path):
     path.write_text('1,2,x,4\n')
     with pytest.raises(ValueError, match=r'gt.txt line 1: expected numbers'):
         read_otb_boxes(str(path))
+    with pytest.raises(ValueError, match='--init-box'):
+        parse_box_string('1,2,x,4', what='--init-box')
+    np.testing.assert_array_equal(parse_box_string('10, 20 30,40'), [10, 20, 30, 40])
+    with pytest.raises(ValueError, match='shape'):
+        write_otb_boxes(str(tmp_path / 'r.txt'), np.zeros((3, 5)))

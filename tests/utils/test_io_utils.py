@@ -1,27 +1,34 @@
-"""Tests of atomic file output."""
+"""Tests of atomic file output and the JSON helpers."""
+
+import os
 
 import pytest
 
 from utils.io_utils import atomic_open, read_json, write_json
 
 
-def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
-    path = tmp_path / 'result.txt'
-    path.write_text('old')
+def test_atomic_open_replaces_only_on_success(tmp_path):
+    path = str(tmp_path / 'out.txt')
+    with atomic_open(path) as handle:
+        handle.write('first')
     with pytest.raises(RuntimeError):
-        with atomic_open(str(path)) as stream:
-            stream.write('half-written')
-            raise RuntimeError('crash')
-    assert path.read_text() == 'old'
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['result.txt']
+        with atomic_open(path) as handle:
+            handle.write('partial')
+            raise RuntimeError('interrupted')
+    assert open(path).read() == 'first'
+    assert os.listdir(str(tmp_path)) == ['out.txt']  # no temp file left behind
+    assert os.stat(path).st_mode & 0o644 == 0o644
+    with pytest.raises(ValueError, match='mode'):
+        with atomic_open(path, 'a'):
+            pass
 
 
-def test_json_round_trip_and_clear_errors(tmp_path):
-    path = str(tmp_path / 'a' / 'config.json')
-    write_json(path, {'b': [1, 2], 'a': None})
-    assert read_json(path) == {'a': None, 'b': [1, 2]}
+def test_json_round_trip_and_errors(tmp_path):
+    path = str(tmp_path / 'sub' / 'config.json')
+    write_json(path, {'b': [1, 2], 'a': {'c': None}})
+    assert read_json(path) == {'a': {'c': None}, 'b': [1, 2]}
+    (tmp_path / 'bad.json').write_text('{not json')
+    with pytest.raises(ValueError, match='bad.json'):
+        read_json(str(tmp_path / 'bad.json'))
     with pytest.raises(FileNotFoundError, match='missing.json'):
         read_json(str(tmp_path / 'missing.json'))
-    (tmp_path / 'bad.json').write_text('{')
-    with pytest.raises(ValueError, match='bad.json is not valid JSON'):
-        read_json(str(tmp_path / 'bad.json'))

@@ -1,0 +1,282 @@
+"""SiamRPN tracker: DaSiamRPN's tracking logic on the TF inference graph, frame by frame.
+
+  with SiamRPNTracker.from_checkpoint('Logs/.../SiamRPN-AlexNet', preset='otb') as tracker:
+      boxes, times = tracker.track(img_files, first_box)   # 0-based x,y,w,h
+  # or: tracker.init(image, box); box = tracker.update(image)
+
+Per video (init): the template crop of side s_z = round(sqrt((w + p)(h + p))), p = context * (w + h), around the
+target, resized to 127, gives the kernels; the padding colour (frame mean) is fixed from the first frame; with
+`adaptive` (big preset) the search side is 287 when the target covers less than `small_target_ratio` of the frame.
+Per frame (update): the search region s_x = s_z + 2 * ((X - 127) / 2) / (127 / s_z) around the previous centre is
+cropped to X and run through the track step (one session.run). Each anchor's decoded box is penalised for its
+change of scale and ratio, penalty = exp(-(r_c * s_c - 1) * penalty_k), mixed with a cosine window,
+pscore = penalty * score * (1 - window_influence) + window * window_influence, and the best anchor moves the
+centre; the size moves at rate lr * penalty * score. The centre is clamped into the frame and the size to
+[min_size, frame size]. See inference/subwindow.py for the crop geometry.
+
+Boxes in and out are 0-based x,y,w,h floats (OTB's 1-based files are converted in utils/box_io.py only).
+Errors: a non-finite, zero or negative box, a box outside the frame, a frame that is not HxWx3 uint8 (e.g. 2-D
+grayscale), a frame smaller than the exemplar crop (127 px) on a side, and a frame whose size differs from the
+first frame's raise ValueError. Anchors whose decoded box is not finite (exp overflow of untrained weights) are
+never selected; if none is finite the previous box is kept, so a target leaving the frame never gives NaN.
+"""
+
+import os
+import time
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+import configuration
+from inference.inference_wrapper import InferenceWrapper
+from inference.subwindow import get_subwindow, pad_colour, round_half_away
+from utils.checkpoints import read_configs, resolve_checkpoint
+
+
+class SiamRPNTracker(object):
+    """got10k-style tracker: init(image, box), update(image) -> box, track(img_files, box) -> (boxes, times)."""
+
+    def __init__(self, wrapper, session, track_config, name='SiamRPN', owns_session=False):
+        """
+        Args:
+          wrapper: a built InferenceWrapper whose variables are restored in `session`, with track steps for
+            track_config['instance_size'] (and 'adaptive_instance_size' when 'adaptive').
+          session: the tf.Session holding the weights.
+          track_config: TRACK_CONFIG (e.g. configuration.track_config_for('otb')).
+          name: tracker name (used for result folders).
+          owns_session: close the session (and its graph) in close().
+        """
+        self.wrapper = wrapper
+        self.session = session
+        self.config = track_config
+        self.name = name
+        self.owns_session = owns_session
+        for size in required_instance_sizes(track_config):
+            if size not in wrapper.instance_sizes:
+                raise ValueError('the inference graph has no %d-pixel track step (built for %s)'
+                                 % (size, wrapper.instance_sizes))
+        if track_config['exemplar_size'] != wrapper.exemplar_size:
+            raise ValueError("track_config['exemplar_size'] %d differs from the model's z_image_size %d"
+                             % (track_config['exemplar_size'], wrapper.exemplar_size))
+        if track_config['windowing'] not in ('cosine', 'uniform'):
+            raise ValueError("track_config['windowing'] must be 'cosine' or 'uniform', got %r"
+                             % (track_config['windowing'],))
+        self.windows = {size: displacement_window(wrapper.score_sizes[size], wrapper.num_anchors,
+                                                  track_config['windowing'])
+                        for size in wrapper.instance_sizes}
+        self.state = None
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint_dir, checkpoint_path=None, track_config=None, preset=None, name=None,
+                        session_config=None):
+        """Builds the graph from a checkpoint directory's configs and restores its weights.
+
+        Args:
+          checkpoint_dir: directory with a TF checkpoint and model_config.json (track_config.json optional).
+          checkpoint_path: a checkpoint inside it (e.g. 'model.ckpt-2000', or an absolute prefix); default latest.
+          track_config: tracker config to use instead of the directory's track_config.json.
+          preset: 'otb', 'vot' or 'big': applied on top of the track config.
+          name: tracker name; default the directory's name (plus '_<preset>' when a preset is given).
+          session_config: tf.ConfigProto for the session.
+        """
+        model_config, _, saved_track_config = read_configs(checkpoint_dir)
+        path = resolve_checkpoint(checkpoint_dir, checkpoint_path)
+        config = track_config if track_config is not None else saved_track_config
+        if preset is not None:
+            config = configuration.track_config_for(preset, config)
+        if name is None:
+            name = os.path.basename(os.path.normpath(checkpoint_dir)) + ('_%s' % preset if preset else '')
+        graph = tf.Graph()
+        with graph.as_default():
+            wrapper = InferenceWrapper(model_config, required_instance_sizes(config)).build_graph()
+        session = tf.Session(graph=graph, config=session_config)
+        try:
+            with graph.as_default():
+                wrapper.restore(session, path)
+                wrapper.initialize(session)
+            graph.finalize()
+        except BaseException:
+            session.close()
+            raise
+        return cls(wrapper, session, config, name=name, owns_session=True)
+
+    def init(self, image, box):
+        """Starts a video: image [H, W, 3] BGR uint8, box 0-based x,y,w,h of the target."""
+        image = check_frame(image, self.config['exemplar_size'])
+        box = check_box(box, image.shape)
+        config = self.config
+        height, width = image.shape[:2]
+        pos = np.array([box[0] + box[2] / 2., box[1] + box[3] / 2.])
+        size = box[2:].copy()
+        instance_size = config['instance_size']
+        if config['adaptive'] and size[0] * size[1] / float(height * width) < config['small_target_ratio']:
+            instance_size = config['adaptive_instance_size']
+        colour = pad_colour(image)
+        s_z = round_half_away(np.sqrt(np.prod(size + config['context_amount'] * np.sum(size))))
+        if s_z < 1:
+            raise ValueError('box %s is too small: its context region rounds to %d pixels' % (list(box), s_z))
+        exemplar = get_subwindow(image, pos, config['exemplar_size'], s_z, colour)
+        self.wrapper.set_template(self.session, exemplar)
+        self.state = {'pos': pos, 'size': size, 'frame_shape': image.shape, 'colour': colour,
+                      'instance_size': instance_size, 'score': 1.}
+
+    def update(self, image):
+        """Tracks one frame: image [H, W, 3] BGR uint8 of the size of the first frame -> [4] 0-based x,y,w,h."""
+        if self.state is None:
+            raise RuntimeError('update() called before init(image, box)')
+        image = check_frame(image, self.config['exemplar_size'])
+        state, config = self.state, self.config
+        if image.shape != state['frame_shape']:
+            raise ValueError('frame size %s differs from the first frame\'s %s'
+                             % (image.shape[:2], state['frame_shape'][:2]))
+        instance_size, exemplar_size = state['instance_size'], config['exemplar_size']
+        s_z = np.sqrt(np.prod(state['size'] + config['context_amount'] * np.sum(state['size'])))
+        scale_z = exemplar_size / s_z
+        s_x = s_z + 2 * ((instance_size - exemplar_size) / 2.) / scale_z
+        crop = get_subwindow(image, state['pos'], instance_size, round_half_away(s_x), state['colour'])
+        scores, boxes = self.wrapper.detect(self.session, crop)
+        pos, size, score = select_target(scores, boxes, self.windows[instance_size], state['pos'], state['size'],
+                                         scale_z, config)
+        height, width = image.shape[:2]
+        state['pos'] = np.array([min(max(pos[0], 0.), width), min(max(pos[1], 0.), height)])
+        state['size'] = np.array([min(max(size[0], config['min_size']), width),
+                                  min(max(size[1], config['min_size']), height)])
+        state['score'] = score
+        return self.box
+
+    @property
+    def box(self):
+        """Current target box, [4] 0-based x,y,w,h."""
+        pos, size = self.state['pos'], self.state['size']
+        return np.concatenate([pos - size / 2., size])
+
+    def track(self, img_files, box, progress=False):
+        """Tracks a sequence from its first box -> (boxes [N, 4] 0-based x,y,w,h with boxes[0] == box,
+        times [N] seconds of init/update per frame, image reading excluded)."""
+        boxes = np.zeros((len(img_files), 4))
+        times = np.zeros(len(img_files))
+        frames = enumerate(img_files)
+        if progress:
+            from tqdm import tqdm
+            frames = tqdm(frames, total=len(img_files), desc=self.name, unit='frame')
+        for index, path in frames:
+            image = read_image(path)
+            start = time.time()
+            if index == 0:
+                self.init(image, box)
+                boxes[0] = box
+            else:
+                boxes[index] = self.update(image)
+            times[index] = time.time() - start
+        return boxes, times
+
+    def close(self):
+        """Closes the session when the tracker owns it."""
+        if self.owns_session and self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def required_instance_sizes(track_config):
+    """Search sides the tracker may use: instance_size, plus adaptive_instance_size when adaptive."""
+    sizes = [track_config['instance_size']]
+    if track_config['adaptive']:
+        sizes.append(track_config['adaptive_instance_size'])
+    return tuple(sorted(set(sizes)))
+
+
+def displacement_window(score_size, num_anchors, windowing='cosine'):
+    """[S * S * k] window in the anchor order (y, x, a): outer(hanning(S), hanning(S)) repeated per anchor."""
+    if windowing == 'cosine':
+        window = np.outer(np.hanning(score_size), np.hanning(score_size))
+    else:
+        window = np.ones((score_size, score_size))
+    return np.repeat(window.reshape(-1), num_anchors)
+
+
+def _change(ratio):
+    return np.maximum(ratio, 1. / ratio)
+
+
+def _size_with_context(w, h):
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
+
+
+def select_target(scores, boxes, window, pos, size, scale_z, config):
+    """DaSiamRPN's choice of the next target from one frame's network outputs.
+
+    Args:
+      scores: [N] foreground probabilities; boxes: [N, 4] cx,cy,w,h anchor frame (search-crop pixels).
+      window: [N] displacement window in the same anchor order.
+      pos, size: [2] previous centre and size (frame pixels); scale_z: crop pixels per frame pixel.
+      config: TRACK_CONFIG (penalty_k, window_influence, lr).
+    Returns:
+      (new centre [2], new size [2], score of the chosen anchor) before clamping; the previous box and score 0
+      when no decoded box is finite.
+    """
+    scores = np.asarray(scores, np.float64)
+    boxes = np.asarray(boxes, np.float64)
+    target = size * scale_z
+    valid = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0) & np.isfinite(scores)
+    if not valid.any():
+        return pos.copy(), size.copy(), 0.
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        s_c = _change(_size_with_context(boxes[:, 2], boxes[:, 3]) / _size_with_context(target[0], target[1]))
+        r_c = _change((target[0] / target[1]) / (boxes[:, 2] / boxes[:, 3]))
+        penalty = np.exp(-(r_c * s_c - 1.) * config['penalty_k'])
+        pscore = penalty * scores * (1 - config['window_influence']) + window * config['window_influence']
+    pscore = np.where(valid & np.isfinite(pscore), pscore, -np.inf)
+    best = int(np.argmax(pscore))
+    chosen = boxes[best] / scale_z
+    rate = penalty[best] * scores[best] * config['lr']
+    new_pos = pos + chosen[:2]
+    new_size = size * (1 - rate) + chosen[2:] * rate
+    return new_pos, new_size, float(scores[best])
+
+
+def check_frame(image, min_side):
+    """Validates a frame: [H, W, 3] uint8 BGR with both sides >= min_side; returns it."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError('expected the frame as a numpy array (cv2.imread gives one), got %s' % type(image).__name__)
+    if image.ndim == 2:
+        raise ValueError('the frame is 2-D %s (grayscale); the tracker expects HxWx3 BGR: convert it with '
+                         'cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)' % (image.shape,))
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError('expected an HxWx3 BGR frame, got shape %s' % (image.shape,))
+    if image.dtype != np.uint8:
+        raise ValueError('expected a uint8 frame (as cv2.imread gives), got %s' % image.dtype)
+    if min(image.shape[:2]) < min_side:
+        raise ValueError('the frame (%dx%d) is smaller than the %d-pixel exemplar crop; the tracker needs frames of '
+                         'at least %dx%d' % (image.shape[1], image.shape[0], min_side, min_side, min_side))
+    return image
+
+
+def check_box(box, shape):
+    """Validates an init box (0-based x,y,w,h, finite, w and h > 0, overlapping the frame) -> [4] float64."""
+    box = np.asarray(box, dtype=np.float64).reshape(-1)
+    if box.shape != (4,):
+        raise ValueError('expected a box x,y,w,h of 4 numbers, got %s' % (box.tolist(),))
+    if not np.isfinite(box).all():
+        raise ValueError('the box %s is not finite' % (box.tolist(),))
+    if box[2] <= 0 or box[3] <= 0:
+        raise ValueError('the box %s has a zero or negative width/height' % (box.tolist(),))
+    height, width = shape[:2]
+    if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
+        raise ValueError('the box %s (0-based x,y,w,h) lies outside the %dx%d frame' % (box.tolist(), width, height))
+    return box
+
+
+def read_image(path):
+    """cv2.imread as BGR uint8, with an error naming the file when it cannot be read."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise IOError('cannot read image %s' % path)
+    return image

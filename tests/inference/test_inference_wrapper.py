@@ -1,0 +1,83 @@
+"""Tests of the inference graph: it equals the training graph on the same crops and weights."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import configuration
+from inference.inference_wrapper import InferenceWrapper
+from siamese_model import SiameseModel
+from tests.conftest import tiny_model_config
+from tests.helpers import cpu_session, make_pairs
+from utils.checkpoints import read_configs, resolve_checkpoint
+
+
+def training_graph_outputs(model_config, checkpoint, exemplars, instances, boxes):
+    """Scores, boxes and raw maps of the training graph's 'validation' model, sharing the 'train' variables."""
+    with tf.Graph().as_default() as graph:
+        batch = {'exemplar': tf.constant(exemplars), 'instance': tf.constant(instances),
+                 'instance_box': tf.constant(boxes)}
+        SiameseModel(model_config, configuration.TRAIN_CONFIG, 'train', inputs=batch).build()
+        validation = SiameseModel(model_config, configuration.TRAIN_CONFIG, 'validation', inputs=batch)
+        validation.build(reuse=True)
+        with cpu_session(graph) as sess:
+            tf.train.Saver([v for v in tf.global_variables() if v.op.name.startswith(('siamrpn', 'rpn_head'))]) \
+                .restore(sess, checkpoint)
+            return sess.run([validation.scores, validation.boxes, validation.cls_logits, validation.reg_deltas])
+
+
+def test_inference_graph_equals_training_graph(random_checkpoint_dir):
+    """Batch of 3 pairs through the training graph (map_fn correlation) vs one pair at a time through the
+    tracker's template and track steps (direct conv with stored kernels)."""
+    model_config, _, _ = read_configs(random_checkpoint_dir)
+    checkpoint = resolve_checkpoint(random_checkpoint_dir)
+    exemplars, instances, boxes = make_pairs(3, seed=4)
+    exemplars, instances = np.round(exemplars), np.round(instances)  # the tracker feeds uint8 crops
+    expected = training_graph_outputs(model_config, checkpoint, exemplars, instances, boxes)
+    with tf.Graph().as_default() as graph:
+        wrapper = InferenceWrapper(model_config, (255,)).build_graph()
+        model = wrapper.models[255]
+        with cpu_session(graph) as sess:
+            wrapper.restore(sess, checkpoint)
+            wrapper.initialize(sess)
+            for index in range(3):
+                wrapper.set_template(sess, exemplars[index].astype(np.uint8))
+                scores, decoded = wrapper.detect(sess, instances[index].astype(np.uint8))
+                logits, deltas = sess.run((model.cls_logits, model.reg_deltas),
+                                          {wrapper.instance_inputs[255]: instances[index:index + 1].astype(np.uint8)})
+                np.testing.assert_allclose(logits[0], expected[2][index], rtol=1e-4, atol=1e-4 *
+                                           np.abs(expected[2]).max())
+                np.testing.assert_allclose(deltas[0], expected[3][index], rtol=1e-4, atol=1e-4 *
+                                           np.abs(expected[3]).max())
+                np.testing.assert_allclose(scores, expected[0][index], atol=5e-5)
+                np.testing.assert_allclose(decoded, expected[1][index], rtol=1e-4, atol=1e-3)
+    assert scores.shape == (17 * 17 * 5,) and decoded.shape == (17 * 17 * 5, 4)
+
+
+def test_graph_has_one_track_step_per_size_sharing_weights(graph):
+    wrapper = InferenceWrapper(tiny_model_config(), (287, 271)).build_graph()
+    assert wrapper.instance_sizes == (271, 287)
+    assert wrapper.score_sizes == {271: 19, 287: 21}
+    assert wrapper.scores[287].get_shape().as_list() == [21 * 21 * 5]
+    assert len(tf.trainable_variables()) == 5 * 4 + 5 * 2  # one set of weights for both sizes
+    assert {v.op.name for v in tf.local_variables()} == {'template/cls_kernels', 'template/reg_kernels'}
+    np.testing.assert_array_equal(wrapper.anchors[271][:5, :2], -9 * 8)
+
+
+def test_wrong_crops_and_checkpoints_get_clear_errors(tmp_path, random_checkpoint_dir):
+    model_config, _, _ = read_configs(random_checkpoint_dir)
+    with tf.Graph().as_default() as graph:
+        wrapper = InferenceWrapper(model_config, (271,)).build_graph()
+        with cpu_session(graph) as sess:
+            wrapper.restore(sess, resolve_checkpoint(random_checkpoint_dir))
+            wrapper.initialize(sess)
+            with pytest.raises(ValueError, match='127x127x3'):
+                wrapper.set_template(sess, np.zeros((127, 127), np.uint8))
+            with pytest.raises(ValueError, match='no track step for a 255-pixel'):
+                wrapper.detect(sess, np.zeros((255, 255, 3), np.uint8))
+    other = tiny_model_config(0.25, 16)
+    with tf.Graph().as_default() as graph:
+        wrapper = InferenceWrapper(other, (271,)).build_graph()
+        with cpu_session(graph) as sess:
+            with pytest.raises(ValueError, match='mis-shaped: rpn_head/conv_cls1/weights'):
+                wrapper.restore(sess, resolve_checkpoint(random_checkpoint_dir))
