@@ -19,20 +19,36 @@ def parse_box_rows(lines, source='<lines>'):
 
     Raises ValueError naming `source` and the 1-based line number for a row that is not 4 numbers.
     """
+    rows = _parse_rows(lines, source, (4,), 'x,y,w,h')
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def parse_region_rows(lines, source='<lines>'):
+    """Parses VOT-style region rows, each `x,y,w,h` or a polygon `x1,y1,...,x4,y4` -> list of float64 [4] or [8].
+
+    Values are returned as written (no base change). VOT 2020+ mask rows (`m...`) are rejected with a clear error.
+    """
+    return [np.array(row, dtype=np.float64) for row in
+            _parse_rows(lines, source, (4, 8), 'x,y,w,h or 8 polygon coordinates x1,y1,...,x4,y4')]
+
+
+def _parse_rows(lines, source, counts, expected):
     rows = []
     for number, line in enumerate(lines, 1):
         line = line.strip()
         if not line:
             continue
+        if line[0] in 'mM':
+            raise ValueError('%s line %d: mask regions are not supported, expected %s' % (source, number, expected))
         fields = [f for f in _SEPARATORS.split(line) if f]
-        if len(fields) != 4:
-            raise ValueError('%s line %d: expected 4 values x,y,w,h, got %d: %r' % (source, number, len(fields),
-                                                                                  line))
+        if len(fields) not in counts:
+            raise ValueError('%s line %d: expected %s values %s, got %d: %r' % (
+                source, number, ' or '.join(str(c) for c in counts), expected, len(fields), line))
         try:
             rows.append([float(f) for f in fields])
         except ValueError:
-            raise ValueError('%s line %d: expected numbers x,y,w,h, got %r' % (source, number, line))
-    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+            raise ValueError('%s line %d: expected numbers %s, got %r' % (source, number, expected, line))
+    return rows
 
 
 def read_otb_boxes(path):
