@@ -35,13 +35,12 @@ import re
 import sys
 import time
 
-import cv2
 import numpy as np
-from tqdm import tqdm
 
 from datasets.benchmark_sequences import (DATASETS, DEFAULT_ROOTS, DEFAULT_SUBSET, SUBSETS, SequenceError,
                                           load_sequences, read_name_list)
 from inference.peers import MILTracker, NanoTracker
+from inference.track_loop import track_files
 from metrics.ope import evaluate_sequence
 from metrics.report import build_summary, format_table, plot_norm_precision, plot_precision, plot_success, \
     write_summary
@@ -223,39 +222,6 @@ def save_result(results_dir, tracker_name, sequence, boxes, times):
     write_otb_boxes(boxes_path, boxes)
 
 
-def track_sequence(tracker, sequence, progress=True, description=None):
-    """Runs `tracker` over `sequence` from its first ground-truth box -> (boxes [N, 4], times [N] seconds).
-
-    times[0] is the init call; image reading is not timed. Frame 1's box is the ground truth.
-    """
-    count = len(sequence)
-    boxes = np.zeros((count, 4))
-    times = np.zeros(count)
-    bar = tqdm(total=count, desc=description or sequence.name, unit='frame', leave=False, disable=not progress,
-               mininterval=0.5, dynamic_ncols=True)
-    try:
-        for index, path in enumerate(sequence.img_files):
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise IOError('sequence %s: cannot read image %s' % (sequence.name, path))
-            start = time.perf_counter()
-            if index == 0:
-                tracker.init(image, sequence.gt_boxes[0].copy())
-                box = sequence.gt_boxes[0]
-            else:
-                box = tracker.update(image)
-            times[index] = time.perf_counter() - start
-            box = np.asarray(box, dtype=np.float64).reshape(-1)
-            if box.shape != (4,):
-                raise ValueError('tracker %s returned %r on frame %d of %s, expected x,y,w,h' % (
-                    getattr(tracker, 'name', tracker), box, sequence.frame_numbers[index], sequence.name))
-            boxes[index] = box
-            bar.update(1)
-    finally:
-        bar.close()
-    return boxes, times
-
-
 def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=print):
     """Tracks every sequence that has no result yet (all with force) -> {tracker: {'tracked': [...], 'skipped': [...]}}.
 
@@ -290,7 +256,8 @@ def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=
             for number, sequence in enumerate(todo, 1):
                 description = '%s %s (%d/%d)' % (spec.name, sequence.name, number, len(todo))
                 try:
-                    boxes, times = track_sequence(tracker, sequence, progress, description)
+                    boxes, times = track_files(tracker, sequence.img_files, sequence.gt_boxes[0], progress,
+                                               description)
                 except Exception as error:
                     raise RuntimeError('%s failed on sequence %s: %s' % (spec.name, sequence.name, error)) from error
                 save_result(results_dir, spec.name, sequence, boxes, times)

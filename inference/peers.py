@@ -14,10 +14,11 @@ caller build them the same way, without importing the benchmark script.
 """
 
 import os
-import time
 
 import cv2
 import numpy as np
+
+from inference.track_loop import track_files
 
 
 def box_to_rect(box, image_shape):
@@ -80,25 +81,12 @@ class OpenCVTracker(object):
             self.lost_frames += 1
         return self._box.copy()
 
-    def track(self, img_files, box):
+    def track(self, img_files, box, progress=False):
         """Tracks a sequence from `box` in the first image -> (boxes [N, 4], times [N] seconds per tracker call).
 
-        Frame 1's box is the given box; image reading is not timed.
+        Frame 1's box is the given box; image reading is not timed (inference/track_loop.py).
         """
-        boxes = np.zeros((len(img_files), 4))
-        times = np.zeros(len(img_files))
-        for index, path in enumerate(img_files):
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise IOError('cannot read image %s' % path)
-            start = time.time()
-            if index == 0:
-                self.init(image, box)
-                boxes[0] = box
-            else:
-                boxes[index] = self.update(image)
-            times[index] = time.time() - start
-        return boxes, times
+        return track_files(self, img_files, box, progress)
 
     def close(self):
         """Releases the OpenCV tracker."""

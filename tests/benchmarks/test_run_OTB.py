@@ -265,5 +265,5 @@ def test_shared_otb_dev_evaluates(otb_dev_dir, tmp_path):
 
 def test_module_exposes_its_python_api():
     for name in ('TrackerSpec', 'checkpoint_specs', 'peer_specs', 'run_benchmark', 'run_trackers',
-                 'evaluate_results', 'write_report', 'load_result', 'track_sequence'):
+                 'evaluate_results', 'write_report', 'load_result', 'save_result', 'resolve_checkpoints'):
         assert callable(getattr(run_OTB, name))
