@@ -14,15 +14,19 @@ from utils.io_utils import atomic_open
 _SEPARATORS = re.compile(r'[,\s]+')
 
 
-def _parse_fields(text, where):
-    """One 'x,y,w,h' row -> 4 floats; errors name `where` and say what was expected."""
-    fields = [f for f in _SEPARATORS.split(text.strip()) if f]
-    if len(fields) != 4:
-        raise ValueError('%s: expected 4 values x,y,w,h, got %d: %r' % (where, len(fields), text.strip()))
+def _parse_fields(text, where, counts=(4,), expected='x,y,w,h'):
+    """One text row -> list of floats whose length is in `counts`; errors name `where` and say what was expected."""
+    text = text.strip()
+    if text[:1] in ('m', 'M'):
+        raise ValueError('%s: mask regions are not supported, expected %s' % (where, expected))
+    fields = [f for f in _SEPARATORS.split(text) if f]
+    if len(fields) not in counts:
+        raise ValueError('%s: expected %s values %s, got %d: %r' % (where, ' or '.join(str(c) for c in counts),
+                                                                   expected, len(fields), text))
     try:
         return [float(f) for f in fields]
     except ValueError:
-        raise ValueError('%s: expected numbers x,y,w,h, got %r' % (where, text.strip()))
+        raise ValueError('%s: expected numbers %s, got %r' % (where, expected, text))
 
 
 def parse_box_rows(lines, source='<lines>'):
@@ -33,6 +37,16 @@ def parse_box_rows(lines, source='<lines>'):
     rows = [_parse_fields(line, '%s line %d' % (source, number))
             for number, line in enumerate(lines, 1) if line.strip()]
     return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def parse_region_rows(lines, source='<lines>'):
+    """Parses VOT-style region rows, each `x,y,w,h` or a polygon `x1,y1,...,x4,y4` -> list of float64 [4] or [8].
+
+    Values are returned as written (no base change). VOT 2020+ mask rows (`m...`) are rejected with a clear error.
+    """
+    expected = 'x,y,w,h or 8 polygon coordinates x1,y1,...,x4,y4'
+    return [np.array(_parse_fields(line, '%s line %d' % (source, number), (4, 8), expected), dtype=np.float64)
+            for number, line in enumerate(lines, 1) if line.strip()]
 
 
 def parse_box_string(text, what='box'):

@@ -87,3 +87,14 @@ def iou_cxcywh(boxes_a, boxes_b):
 def iou_xywh(boxes_a, boxes_b):
     """Elementwise IoU of broadcastable [..., 4] x,y,w,h boxes -> [...]."""
     return iou_cxcywh(xywh_to_cxcywh(boxes_a), xywh_to_cxcywh(boxes_b))
+
+
+def polygon_to_xywh(polygons):
+    """Axis-aligned bounds of [..., 8] polygons x1,y1,...,x4,y4 -> [..., 4] x,y,w,h (numpy).
+
+    This is the VOT toolkit's polygon-to-rectangle conversion (the tightest enclosing axis-aligned box).
+    """
+    polygons = np.asarray(polygons, dtype=np.float64)
+    xs, ys = polygons[..., 0::2], polygons[..., 1::2]
+    x1, y1 = xs.min(axis=-1), ys.min(axis=-1)
+    return np.stack([x1, y1, xs.max(axis=-1) - x1, ys.max(axis=-1) - y1], axis=-1)

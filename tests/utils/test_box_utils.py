@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests.helpers import cpu_session
-from utils.box_utils import cxcywh_to_xywh, cxcywh_to_xyxy, iou_cxcywh, iou_xywh, xywh_to_cxcywh, xyxy_to_cxcywh
+from utils.box_utils import (cxcywh_to_xywh, cxcywh_to_xyxy, iou_cxcywh, iou_xywh, polygon_to_xywh, xywh_to_cxcywh,
+                             xyxy_to_cxcywh)
 
 
 def test_conversions_round_trip():
@@ -29,3 +30,9 @@ def test_tf_matches_numpy(graph):
     with cpu_session(graph) as sess:
         got = sess.run(iou_cxcywh(tf.constant(a), tf.constant(b)))
     np.testing.assert_allclose(got, iou_cxcywh(a, b), rtol=1e-5, atol=1e-6)
+
+
+def test_polygon_bounds():
+    rotated = np.array([10., 20., 30., 22., 28., 40., 8., 38.])
+    np.testing.assert_allclose(polygon_to_xywh(rotated), [8., 20., 22., 20.])
+    np.testing.assert_allclose(polygon_to_xywh(np.stack([rotated, rotated + 1.])), [[8, 20, 22, 20], [9, 21, 22, 20]])

@@ -1,0 +1,425 @@
+"""Runs trackers on OTB100 (or GOT-10k val, VOT, LaSOT, UAV123) and reports them as the OTB toolkit and got10k do.
+
+  python benchmarks/run_OTB.py --root data/OTB100 \\
+      --checkpoint Logs/SiamRPN/track_model_checkpoints/SiamRPN-AlexNet --all-checkpoints \\
+      --peers nano mil --nano-backbone nanotrack_backbone_sim.onnx --nano-head nanotrack_head_sim.onnx
+
+Trackers:
+  --checkpoint DIR|PREFIX|GLOB ...  SiamRPN checkpoints: a run directory (its latest checkpoint, or every
+                                    model.ckpt-<step> with --all-checkpoints), a checkpoint prefix
+                                    (DIR/model.ckpt-1200) or a quoted glob of either. Each is named
+                                    <run>-ckpt<step> (or <--name>-ckpt<step>) so the table shows which step scores best.
+  --peers nano mil                  OpenCV's NanoTrack (ONNX files from --nano-backbone/--nano-head) and MIL.
+  --include NAME ...                results already in <results-dir>/NAME/ (e.g. from got10k or pysot) joined to
+                                    the report without running anything.
+
+Outputs (resumable: a sequence whose result file exists is not tracked again unless --force; every file is written
+to a temporary name and renamed, so a killed run never leaves a half-written result):
+  <results-dir>/<tracker>/<seq>.txt             1-based x,y,w,h per frame, comma-separated, frame 1 = ground truth
+  <results-dir>/<tracker>/times/<seq>_time.txt  seconds per frame (got10k's and pysot's layout)
+  <report-dir>/summary.json, success_plot.png, precision_plot.png, norm_precision_plot.png
+and a table of AUC, P@20, SR@0.5, normalised precision and FPS per tracker (--per-sequence adds AUC/P@20 per
+sequence). The conventions are those of metrics/ope.py.
+
+From Python (e.g. `make demo`):
+  sequences = load_sequences('otb', root)
+  summary = run_benchmark(checkpoint_specs([run_dir]) + peer_specs(['mil']), sequences, 'results', 'reports/x')
+  print(format_table(summary))
+"""
+
+import argparse
+import collections
+import glob
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+from datasets.benchmark_sequences import (DATASETS, DEFAULT_ROOTS, DEFAULT_SUBSET, SUBSETS, SequenceError,
+                                          load_sequences, read_name_list)
+from inference.peers import MILTracker, NanoTracker
+from inference.track_loop import track_files
+from metrics.ope import evaluate_sequence
+from metrics.report import build_summary, format_table, plot_norm_precision, plot_precision, plot_success, \
+    write_summary
+from utils.box_io import read_otb_boxes, write_otb_boxes
+from utils.io_utils import atomic_open
+
+PEERS = ('nano', 'mil')
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+=@-]*$')
+_STEP = re.compile(r'-(\d+)$')
+_CHECKPOINT_FILE_ENTRY = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
+
+
+class TrackerSpec(object):
+    """A tracker of the benchmark: `name` (its results folder) and `factory()` -> a tracker with init/update
+    (close() is called when it is done, if it has one). factory None: only existing results are evaluated."""
+
+    def __init__(self, name, factory=None):
+        if not _NAME.match(name or ''):
+            raise ValueError('tracker name %r is not usable as a folder name (letters, digits and ._+=@- only)' % name)
+        self.name = name
+        self.factory = factory
+
+    def __repr__(self):
+        return 'TrackerSpec(%r%s)' % (self.name, '' if self.factory else ', results only')
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Trackers
+
+
+def _checkpoint_prefixes(run_dir):
+    """Checkpoint prefixes (DIR/model.ckpt-<step>) with an .index file in run_dir, sorted by step."""
+    prefixes = [p[:-len('.index')] for p in glob.glob(os.path.join(glob.escape(run_dir), '*.index'))]
+    return sorted(prefixes, key=lambda p: (_step(p) is None, _step(p) or 0, p))
+
+
+def _natural_key(path):
+    """Sort key ordering embedded numbers by value (model.ckpt-300 before model.ckpt-2000)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path)]
+
+
+def _step(prefix):
+    match = _STEP.search(os.path.basename(prefix))
+    return int(match.group(1)) if match else None
+
+
+def _latest_prefix(run_dir, prefixes):
+    """The checkpoint the run's `checkpoint` file names (TF's latest), or the highest step when there is none."""
+    index_file = os.path.join(run_dir, 'checkpoint')
+    if os.path.isfile(index_file):
+        with open(index_file) as stream:
+            match = _CHECKPOINT_FILE_ENTRY.search(stream.read())
+        if match:
+            prefix = match.group(1)
+            prefix = prefix if os.path.isabs(prefix) else os.path.join(run_dir, prefix)
+            if not os.path.isfile(prefix + '.index'):
+                raise ValueError('%s names %s as the latest checkpoint but %s.index does not exist' % (
+                    index_file, match.group(1), prefix))
+            return prefix
+    return prefixes[-1]
+
+
+def resolve_checkpoints(paths, all_checkpoints=False):
+    """Checkpoint arguments -> list of (run_dir, prefix, step), unique, in argument order.
+
+    paths: run directories (latest checkpoint, or all with all_checkpoints), checkpoint prefixes, or globs of either.
+    """
+    resolved = []
+    for pattern in paths:
+        matches = [pattern]
+        if any(c in pattern for c in '*?['):
+            # A glob of checkpoint prefixes (runs/*/model.ckpt-5000) matches no file itself: try its index files.
+            matches = sorted(glob.glob(pattern) or glob.glob(pattern + '.index'), key=_natural_key)
+        if not matches:
+            raise ValueError('--checkpoint %s matches no file or directory' % pattern)
+        for path in matches:
+            path = path.rstrip(os.sep) or path
+            if os.path.isdir(path):
+                prefixes = _checkpoint_prefixes(path)
+                if not prefixes:
+                    raise ValueError('%s holds no TF checkpoint (expected model.ckpt-<step>.index files)' % path)
+                chosen = prefixes if all_checkpoints else [_latest_prefix(path, prefixes)]
+            else:
+                prefix = re.sub(r'\.(index|meta|data-\d+-of-\d+)$', '', path)
+                if not os.path.isfile(prefix + '.index'):
+                    raise ValueError('checkpoint %s not found (expected %s.index)' % (path, prefix))
+                chosen = [prefix]
+            for prefix in chosen:
+                entry = (os.path.dirname(prefix) or '.', prefix, _step(prefix))
+                if entry not in resolved:
+                    resolved.append(entry)
+    return resolved
+
+
+def checkpoint_specs(paths, all_checkpoints=False, name=None, preset=None):
+    """TrackerSpecs of SiamRPN checkpoints (see resolve_checkpoints), named <name or run dir>-ckpt<step>.
+
+    The SiamRPN tracker (inference/tracker.py) is imported only when a tracker is built.
+    """
+    specs = []
+    for run_dir, prefix, step in resolve_checkpoints(paths, all_checkpoints):
+        base = name or os.path.basename(os.path.abspath(run_dir))
+        tracker_name = base if step is None else '%s-ckpt%d' % (base, step)
+        specs.append(TrackerSpec(tracker_name, _siamrpn_factory(run_dir, prefix, tracker_name, preset)))
+    return specs
+
+
+def _siamrpn_factory(run_dir, prefix, name, preset):
+    def build():
+        try:
+            from inference.tracker import SiamRPNTracker
+        except ImportError as error:
+            raise ImportError('the SiamRPN tracker (inference/tracker.py) cannot be imported: %s' % error)
+        # An absolute prefix: a relative one would be taken relative to run_dir a second time.
+        return SiamRPNTracker.from_checkpoint(run_dir, checkpoint_path=os.path.abspath(prefix), preset=preset,
+                                              name=name)
+    return build
+
+
+def peer_specs(peers, nano_backbone=None, nano_head=None):
+    """TrackerSpecs of OpenCV peers: 'nano' (NanoTrack; needs both ONNX paths) and 'mil'."""
+    specs = []
+    for peer in peers:
+        if peer == 'nano':
+            for flag, path in (('--nano-backbone', nano_backbone), ('--nano-head', nano_head)):
+                if not path or not os.path.isfile(path):
+                    raise ValueError('NanoTrack needs %s: ONNX file %r not found' % (flag, path))
+            specs.append(TrackerSpec('NanoTrack', lambda: NanoTracker(nano_backbone, nano_head, name='NanoTrack')))
+        elif peer == 'mil':
+            specs.append(TrackerSpec('MIL', lambda: MILTracker(name='MIL')))
+        else:
+            raise ValueError('unknown peer %r: expected one of %s' % (peer, ', '.join(PEERS)))
+    return specs
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results
+
+
+def result_paths(results_dir, tracker_name, sequence_name):
+    """-> (boxes file, times file) of a tracker on a sequence."""
+    folder = os.path.join(results_dir, tracker_name)
+    return (os.path.join(folder, '%s.txt' % sequence_name),
+            os.path.join(folder, 'times', '%s_time.txt' % sequence_name))
+
+
+def load_result(results_dir, tracker_name, sequence):
+    """-> (boxes [N, 4] 0-based with frame 1 set to the ground truth, times [N] or None), or None without a result.
+
+    Raises SequenceError naming the file when its row count is not the sequence's frame count. Times are None when
+    the times file is missing or has the wrong length (results from other toolkits).
+    """
+    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name)
+    if not os.path.isfile(boxes_path):
+        return None
+    boxes = read_otb_boxes(boxes_path)
+    if len(boxes) != len(sequence):
+        raise SequenceError('%s has %d rows but sequence %s has %d frames' % (
+            boxes_path, len(boxes), sequence.name, len(sequence)))
+    boxes[0] = sequence.gt_boxes[0]  # as got10k: frame 1 is the initialisation, never a tracking result
+    times = None
+    if os.path.isfile(times_path):
+        times = np.loadtxt(times_path, ndmin=1)
+        if len(times) != len(sequence):
+            times = None
+    return boxes, times
+
+
+def save_result(results_dir, tracker_name, sequence, boxes, times):
+    """Writes times, then boxes (the file that marks the sequence finished), each atomically."""
+    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name)
+    for path in (boxes_path, times_path):  # temporaries left by a killed run
+        pattern = os.path.join(glob.escape(os.path.dirname(path)), glob.escape('.' + os.path.basename(path) + '.'))
+        for stale in glob.glob(pattern + '*.tmp'):
+            os.remove(stale)
+    with atomic_open(times_path) as stream:
+        for seconds in times:
+            stream.write('%.8f\n' % seconds)
+    write_otb_boxes(boxes_path, boxes)
+
+
+def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=print):
+    """Tracks every sequence that has no result yet (all with force) -> {tracker: {'tracked': [...], 'skipped': [...]}}.
+
+    A tracker is built only if it has something to track, and closed when it is done.
+    """
+    report = collections.OrderedDict()
+    for spec in specs:
+        done = report[spec.name] = {'tracked': [], 'skipped': []}
+        if spec.factory is None:
+            continue
+        todo = []
+        for sequence in sequences:
+            try:
+                finished = not force and load_result(results_dir, spec.name, sequence) is not None
+            except SequenceError as error:
+                log('%s: %s; tracking it again' % (spec.name, error))
+                finished = False
+            if finished:
+                done['skipped'].append(sequence.name)
+            else:
+                todo.append(sequence)
+        if done['skipped']:
+            log('%s: %d of %d sequences already have results (skipped; --force re-tracks them)' % (
+                spec.name, len(done['skipped']), len(sequences)))
+        if not todo:
+            continue
+        try:
+            tracker = spec.factory()
+        except Exception as error:
+            raise RuntimeError('could not build tracker %s: %s' % (spec.name, error)) from error
+        try:
+            for number, sequence in enumerate(todo, 1):
+                description = '%s %s (%d/%d)' % (spec.name, sequence.name, number, len(todo))
+                try:
+                    boxes, times = track_files(tracker, sequence.img_files, sequence.gt_boxes[0], progress,
+                                               description)
+                except Exception as error:
+                    raise RuntimeError('%s failed on sequence %s: %s' % (spec.name, sequence.name, error)) from error
+                save_result(results_dir, spec.name, sequence, boxes, times)
+                metrics = evaluate_sequence(boxes, sequence.gt_boxes, times)
+                log('%s %s (%d/%d): %d frames, %.1f fps, AUC %.3f' % (
+                    spec.name, sequence.name, number, len(todo), len(sequence), metrics['fps'] or 0., metrics['auc']))
+                done['tracked'].append(sequence.name)
+        finally:
+            close = getattr(tracker, 'close', None)
+            if close is not None:
+                close()
+    return report
+
+
+def evaluate_results(tracker_names, sequences, results_dir):
+    """Reads the results of each tracker on each sequence -> ordered {tracker: {sequence: evaluate_sequence dict}}.
+
+    A missing result is an error naming the tracker and the sequence.
+    """
+    evaluations = collections.OrderedDict()
+    for name in tracker_names:
+        per_sequence = collections.OrderedDict()
+        for sequence in sequences:
+            loaded = load_result(results_dir, name, sequence)
+            if loaded is None:
+                raise SequenceError('no result of %s on sequence %s (expected %s)' % (
+                    name, sequence.name, result_paths(results_dir, name, sequence.name)[0]))
+            boxes, times = loaded
+            per_sequence[sequence.name] = evaluate_sequence(boxes, sequence.gt_boxes, times)
+        evaluations[name] = per_sequence
+    return evaluations
+
+
+def write_report(summary, report_dir, plots=True):
+    """Writes summary.json and the success/precision/normalised precision plots into report_dir -> their paths."""
+    paths = {'summary': os.path.join(report_dir, 'summary.json')}
+    write_summary(paths['summary'], summary)
+    if plots:
+        dataset = summary['dataset'].get('name')
+        suffix = ' - %s' % dataset if dataset else ''
+        paths['success_plot'] = plot_success(summary, os.path.join(report_dir, 'success_plot.png'),
+                                             'Success plots of OPE' + suffix)
+        paths['precision_plot'] = plot_precision(summary, os.path.join(report_dir, 'precision_plot.png'),
+                                                 'Precision plots of OPE' + suffix)
+        paths['norm_precision_plot'] = plot_norm_precision(
+            summary, os.path.join(report_dir, 'norm_precision_plot.png'), 'Normalized precision plots of OPE' + suffix)
+    return paths
+
+
+def run_benchmark(specs, sequences, results_dir='results', report_dir=None, dataset=None, force=False,
+                  progress=True, plots=True, log=print):
+    """Tracks what is missing, evaluates every tracker on every sequence and returns the summary dict
+    (metrics/report.py); with report_dir it also writes summary.json and the plots there.
+
+    specs: TrackerSpecs (names must be unique); sequences: datasets.benchmark_sequences.Sequence list;
+    dataset: a dict describing the data, stored in the summary (e.g. {'name': 'OTB100', 'root': ...}).
+    """
+    names = [spec.name for spec in specs]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise ValueError('two trackers are named %s; give them different names (--name)' % ', '.join(duplicates))
+    if not specs:
+        raise ValueError('no trackers to run or evaluate')
+    if not sequences:
+        raise ValueError('no sequences to evaluate')
+    seq_names = [s.name for s in sequences]
+    if len(set(seq_names)) != len(seq_names):
+        raise ValueError('two sequences share a name: %s' % sorted(set(n for n in seq_names if seq_names.count(n) > 1)))
+    run_trackers(specs, sequences, results_dir, force=force, progress=progress, log=log)
+    info = dict(dataset or {})
+    info.setdefault('sequences', len(sequences))
+    info.setdefault('frames', int(sum(len(s) for s in sequences)))
+    summary = build_summary(evaluate_results(names, sequences, results_dir), info)
+    if report_dir:
+        summary['report_files'] = write_report(summary, report_dir, plots)
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group('data')
+    data.add_argument('--dataset', choices=DATASETS, default='otb', help='layout of --root (default: otb)')
+    data.add_argument('--root', help='dataset folder (default per dataset: %s)' % ', '.join(
+        '%s %s' % item for item in sorted(DEFAULT_ROOTS.items())))
+    data.add_argument('--subset', help='otb: %s (default all: every sequence folder found); uav: %s (default UAV123)'
+                      % ('/'.join(SUBSETS['otb']), '/'.join(SUBSETS['uav'])))
+    data.add_argument('--sequences', nargs='+', metavar='NAME', help='evaluate only these sequences')
+    data.add_argument('--sequence-list', metavar='FILE', help='evaluate only the sequences named in FILE, one a line')
+    trackers = parser.add_argument_group('trackers')
+    trackers.add_argument('--checkpoint', nargs='+', default=[], metavar='PATH',
+                          help='SiamRPN run directories, checkpoint prefixes or quoted globs')
+    trackers.add_argument('--all-checkpoints', action='store_true',
+                          help='evaluate every model.ckpt-<step> of each run directory, not only the latest')
+    trackers.add_argument('--name', help='name prefix of the checkpoint trackers (default: the run directory name)')
+    trackers.add_argument('--preset', choices=('otb', 'vot', 'big'),
+                          help="tracker preset overriding the checkpoint's track_config.json")
+    trackers.add_argument('--peers', nargs='+', default=[], choices=PEERS, help='OpenCV peers to run beside SiamRPN')
+    trackers.add_argument('--nano-backbone', metavar='ONNX', help='NanoTrack backbone (nanotrack_backbone_sim.onnx)')
+    trackers.add_argument('--nano-head', metavar='ONNX', help='NanoTrack head (nanotrack_head_sim.onnx)')
+    trackers.add_argument('--include', nargs='+', default=[], metavar='NAME',
+                          help='also report results already in <results-dir>/NAME/ (nothing is run for them)')
+    trackers.add_argument('--evaluate-only', action='store_true',
+                          help='run nothing; evaluate the existing results of the given trackers')
+    output = parser.add_argument_group('output')
+    output.add_argument('--results-dir', default='results', help='result files go to RESULTS_DIR/<tracker>/ '
+                                                                 '(default: results)')
+    output.add_argument('--report-dir', help='summary.json and plots (default: reports/<tag>)')
+    output.add_argument('--tag', help='report name (default: the dataset folder name, plus the subset)')
+    output.add_argument('--force', action='store_true', help='track again sequences that already have results')
+    output.add_argument('--per-sequence', action='store_true', help='also print AUC / P@20 per sequence')
+    output.add_argument('--no-plots', action='store_true', help='do not draw the plots')
+    output.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser
+
+
+def _setup(args):
+    """Parsed arguments -> (specs, sequences, dataset info, report_dir); raises on bad input."""
+    root = args.root or DEFAULT_ROOTS[args.dataset]
+    names = list(args.sequences or [])
+    if args.sequence_list:
+        names += read_name_list(args.sequence_list)
+    sequences = load_sequences(args.dataset, root, args.subset, names or None)
+    specs = checkpoint_specs(args.checkpoint, args.all_checkpoints, args.name, args.preset) if args.checkpoint else []
+    specs += peer_specs(args.peers, args.nano_backbone, args.nano_head)
+    specs += [TrackerSpec(name) for name in args.include]
+    if not specs:
+        raise ValueError('nothing to run: give --checkpoint, --peers or --include')
+    if args.evaluate_only:
+        specs = [TrackerSpec(spec.name) for spec in specs]
+    subset = args.subset or DEFAULT_SUBSET.get(args.dataset)
+    tag = args.tag or os.path.basename(os.path.abspath(root)) + ('' if subset in (None, 'all') else '-' + subset)
+    info = {'name': tag, 'dataset': args.dataset, 'root': root, 'subset': subset}
+    return specs, sequences, info, args.report_dir or os.path.join('reports', tag)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        specs, sequences, info, report_dir = _setup(args)
+    except (ValueError, IOError, ImportError) as error:
+        parser.exit(2, '%s: error: %s\n' % (parser.prog, error))
+    print('%d sequences (%d frames) from %s; trackers: %s' % (
+        len(sequences), sum(len(s) for s in sequences), info['root'], ', '.join(s.name for s in specs)))
+    start = time.time()
+    try:
+        summary = run_benchmark(specs, sequences, args.results_dir, report_dir, info, force=args.force,
+                                progress=not args.no_progress, plots=not args.no_plots)
+    except (SequenceError, ValueError) as error:  # bad data or names; tracker failures carry their traceback
+        parser.exit(2, '%s: error: %s\n' % (parser.prog, error))
+    print('')
+    print(format_table(summary, per_sequence=args.per_sequence))
+    print('')
+    for key, path in sorted(summary['report_files'].items()):
+        print('%s: %s' % (key.replace('_', ' '), path))
+    print('results: %s/<tracker>/<sequence>.txt; wall time %.1f s' % (args.results_dir, time.time() - start))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

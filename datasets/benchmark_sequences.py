@@ -1,0 +1,330 @@
+"""Evaluation sequences of the public tracking benchmarks, read from the layouts users download.
+
+Every loader returns a list of `Sequence`s: image files and 0-based x,y,w,h ground truth, one row per image, in the
+order they are tracked. Layouts (`--dataset` of benchmarks/run_OTB.py):
+
+  otb     <root>/<Seq>/img/0001.jpg (4 or 5 digits, .jpg or .png) and <root>/<Seq>/groundtruth_rect.txt, 1-based,
+          separated by commas, tabs or spaces. groundtruth_rect.<k>.txt files are separate targets named <Seq>-<k>
+          (Jogging-1, Jogging-2, Skating2-1, Skating2-2, Human4-2); empty annotation files are skipped. Frame ranges of
+          David, Tiger1 and the other irregular sequences come from datasets/benchmark_tables.py. Image numbers may
+          start above 1 (e.g. UAV123 sub-sequences exported in this layout) and rows may be NaN.
+  got10k  a GOT-10k split folder (or its parent holding val/): <Seq>/00000001.jpg and <Seq>/groundtruth.txt, 1-based
+          as the GOT-10k authors state (got-10k/toolkit issue #6); list.txt, when present, gives the order.
+  vot     a VOT short-term folder: list.txt, <seq>/groundtruth.txt with x,y,w,h or 4-corner polygon rows and images in
+          <seq>/color/ (VOT2019+) or <seq>/ (earlier). VOT coordinates are 0-based (the VOT toolkit rasterises a
+          rectangle x,y,w,h onto pixels x..x+w-1 of a 0-indexed mask, vot/region/raster.py); polygons become their
+          axis-aligned bounds, the VOT toolkit's own polygon-to-rectangle conversion (vot/region/shapes.py).
+  lasot   <root>/<class>/<class>-<n>/img/00000001.jpg and groundtruth.txt, 1-based (LaSOT_Evaluation_Toolkit issue 14).
+  uav     the UAV123 release: <root>/anno/<version>/<seq>.txt (1-based, NaN rows where the target is out of view) and
+          <root>/data_seq/<UAV123 or UAV123_10fps>/<folder>/000001.jpg; sub-sequences use the toolkit's frame ranges.
+"""
+
+import glob
+import os
+import re
+
+import numpy as np
+
+from datasets.benchmark_tables import OTB_FRAME_RANGES, OTB_SUBSETS, UAV_SUBSEQUENCES
+from utils.box_io import parse_region_rows, read_otb_boxes
+from utils.box_utils import polygon_to_xywh
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
+DATASETS = ('otb', 'got10k', 'vot', 'lasot', 'uav')
+SUBSETS = {'otb': ('all',) + tuple(sorted(OTB_SUBSETS)), 'uav': tuple(sorted(UAV_SUBSEQUENCES))}
+DEFAULT_SUBSET = {'otb': 'all', 'uav': 'UAV123'}
+DEFAULT_ROOTS = {'otb': 'data/OTB100', 'got10k': 'data/GOT-10k/val', 'vot': 'data/VOT2018', 'lasot': 'data/LaSOT',
+                 'uav': 'data/UAV123'}
+
+_OTB_ANNOTATION = re.compile(r'^groundtruth_rect(?:\.?(\d+))?\.txt$')
+
+
+class SequenceError(ValueError):
+    """A sequence that is missing or inconsistent (the message names it)."""
+
+
+class Sequence(object):
+    """One evaluated target.
+
+    name: unique name (results go to <results>/<tracker>/<name>.txt); img_files: N image paths; gt_boxes: [N, 4]
+    0-based x,y,w,h float64 (NaN rows kept); frame_numbers: N image numbers, for messages; source: what was read.
+    """
+
+    def __init__(self, name, img_files, gt_boxes, frame_numbers=None, source=None):
+        self.name = name
+        self.img_files = list(img_files)
+        self.gt_boxes = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+        self.frame_numbers = list(frame_numbers) if frame_numbers is not None else list(range(1, len(img_files) + 1))
+        self.source = source
+        if len(self.img_files) != len(self.gt_boxes):
+            raise SequenceError('sequence %s: %d images but %d ground-truth boxes' % (
+                name, len(self.img_files), len(self.gt_boxes)))
+        if not self.img_files:
+            raise SequenceError('sequence %s has no frames' % name)
+        first = self.gt_boxes[0]
+        if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
+            raise SequenceError('sequence %s: the first ground-truth box %s is not a valid box, so no tracker can be '
+                                'initialised (%s)' % (name, first.tolist(), source))
+
+    def __len__(self):
+        return len(self.img_files)
+
+    def __repr__(self):
+        return 'Sequence(%r, %d frames)' % (self.name, len(self))
+
+
+def numbered_images(folder, sequence_name):
+    """Image files of `folder` sorted by the number in their names -> list of (number, path).
+
+    Files whose names are not numbers are an error naming the sequence, unless none is numbered (then they are taken
+    in name order, numbered from 1).
+    """
+    if not os.path.isdir(folder):
+        raise SequenceError('sequence %s: image folder %s does not exist' % (sequence_name, folder))
+    files = sorted(f for f in os.listdir(folder) if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise SequenceError('sequence %s: no images (%s) in %s' % (sequence_name, '/'.join(IMAGE_EXTENSIONS), folder))
+    stems = [os.path.splitext(f)[0] for f in files]
+    numeric = [s.isdigit() for s in stems]
+    if not any(numeric):
+        return [(i + 1, os.path.join(folder, f)) for i, f in enumerate(files)]
+    if not all(numeric):
+        odd = [f for f, n in zip(files, numeric) if not n][:3]
+        raise SequenceError('sequence %s: %s mixes numbered and other image names, e.g. %s' % (
+            sequence_name, folder, ', '.join(odd)))
+    numbered = sorted((int(s), os.path.join(folder, f)) for s, f in zip(stems, files))
+    numbers = [n for n, _ in numbered]
+    if len(set(numbers)) != len(numbers):
+        raise SequenceError('sequence %s: %s has two images with the same frame number' % (sequence_name, folder))
+    return numbered
+
+
+def align_frames(name, images, gt_boxes, gt_path, frame_range=None):
+    """Pairs images with ground-truth rows -> Sequence.
+
+    images: list of (number, path) from numbered_images; gt_boxes: [M, 4] 0-based. Without `frame_range` the i-th
+    image takes the i-th row and the counts must agree. With frame_range {'first', 'last', 'gt_first'} the images
+    numbered first..last are evaluated and row 1 annotates frame gt_first.
+    """
+    folder = os.path.dirname(images[0][1])
+    if frame_range is None:
+        if len(images) != len(gt_boxes):
+            raise SequenceError('sequence %s is inconsistent: %d images in %s but %d ground-truth rows in %s' % (
+                name, len(images), folder, len(gt_boxes), gt_path))
+        return Sequence(name, [p for _, p in images], gt_boxes, [n for n, _ in images], source=gt_path)
+    first, last, gt_first = frame_range['first'], frame_range['last'], frame_range['gt_first']
+    by_number = dict(images)
+    missing = [n for n in range(first, last + 1) if n not in by_number]
+    if missing:
+        raise SequenceError('sequence %s is incomplete: its evaluated frames are %d-%d but %d of them are missing in '
+                            '%s (first missing: %s)' % (name, first, last, len(missing), folder,
+                                                        ', '.join(str(n) for n in missing[:5])))
+    rows = np.arange(first - gt_first, last - gt_first + 1)
+    if len(gt_boxes) < rows[-1] + 1:
+        raise SequenceError('sequence %s is inconsistent: frames %d-%d need %d ground-truth rows starting at frame %d '
+                            'but %s has %d' % (name, first, last, rows[-1] + 1, gt_first, gt_path, len(gt_boxes)))
+    numbers = list(range(first, last + 1))
+    return Sequence(name, [by_number[n] for n in numbers], gt_boxes[rows], numbers, source=gt_path)
+
+
+def load_otb(root, subset='all'):
+    """OTB layout -> sequences in name order. subset: 'all' (every sequence folder under root) or one of
+    OTB_SUBSETS ('otb100', 'otb2013', 'otb50'), whose folders must all be present."""
+    _require_dir(root, 'otb')
+    folders = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    if subset != 'all':
+        if subset not in OTB_SUBSETS:
+            raise ValueError('unknown OTB subset %r: expected all or one of %s' % (subset, sorted(OTB_SUBSETS)))
+        wanted = OTB_SUBSETS[subset]
+        missing = [f for f in wanted if f not in folders or not _otb_annotations(os.path.join(root, f))]
+        if missing:
+            raise SequenceError('%s needs %d sequence folders under %s; missing or without groundtruth_rect*.txt: '
+                                '%s' % (subset, len(wanted), root, ', '.join(missing)))
+        folders = [f for f in folders if f in wanted]
+    sequences = []
+    for folder in folders:
+        path = os.path.join(root, folder)
+        annotations = _otb_annotations(path)
+        if not annotations:
+            continue
+        images = numbered_images(os.path.join(path, 'img'), folder)
+        for index, gt_path in annotations:
+            gt_boxes = read_otb_boxes(gt_path)
+            if len(gt_boxes) == 0:
+                continue  # Human4's groundtruth_rect.1.txt is empty in the OTB download
+            name = folder if index is None else '%s-%s' % (folder, index)
+            sequences.append(align_frames(name, images, gt_boxes, gt_path, OTB_FRAME_RANGES.get(folder)))
+    if not sequences:
+        raise SequenceError('no OTB sequences under %s: expected <Seq>/img/*.jpg with <Seq>/groundtruth_rect.txt'
+                            % root)
+    return sequences
+
+
+def _otb_annotations(folder):
+    found = []
+    for entry in sorted(os.listdir(folder)):
+        match = _OTB_ANNOTATION.match(entry)
+        if match:
+            index = match.group(1)
+            found.append((int(index) if index else None, os.path.join(folder, entry)))
+    return sorted(found, key=lambda item: (item[0] is not None, item[0] or 0))
+
+
+def load_got10k(root):
+    """A GOT-10k split folder (train/val layout) -> sequences in list.txt order."""
+    _require_dir(root, 'got10k')
+    if not _sequence_dirs(root, 'groundtruth.txt') and os.path.isdir(os.path.join(root, 'val')):
+        root = os.path.join(root, 'val')
+    sequences = []
+    for name in _listed_or_found(root, 'groundtruth.txt'):
+        folder = os.path.join(root, name)
+        gt_path = os.path.join(folder, 'groundtruth.txt')
+        gt_boxes = read_otb_boxes(gt_path)
+        images = numbered_images(folder, name)
+        if len(gt_boxes) == 1 and len(images) > 1:
+            raise SequenceError('sequence %s: %s has only the first-frame box (the GOT-10k test split keeps its '
+                                'annotations on the evaluation server); use the val split' % (name, gt_path))
+        sequences.append(align_frames(name, images, gt_boxes, gt_path))
+    return sequences
+
+
+def load_vot(root):
+    """A VOT short-term folder -> sequences in list.txt order; polygons become axis-aligned bounds (0-based)."""
+    _require_dir(root, 'vot')
+    sequences = []
+    for name in _listed_or_found(root, 'groundtruth.txt'):
+        folder = os.path.join(root, name)
+        gt_path = os.path.join(folder, 'groundtruth.txt')
+        with open(gt_path) as stream:
+            regions = parse_region_rows(stream, source=gt_path)
+        gt_boxes = np.array([r if len(r) == 4 else polygon_to_xywh(r) for r in regions]).reshape(-1, 4)
+        color = os.path.join(folder, 'color')
+        images = numbered_images(color if os.path.isdir(color) else folder, name)
+        sequences.append(align_frames(name, images, gt_boxes, gt_path))
+    return sequences
+
+
+def load_lasot(root):
+    """LaSOT (<class>/<class>-<n>/ or a flat folder of <class>-<n>/) -> sequences in name order."""
+    _require_dir(root, 'lasot')
+    gt_paths = glob.glob(os.path.join(root, '*', 'groundtruth.txt')) + \
+        glob.glob(os.path.join(root, '*', '*', 'groundtruth.txt'))
+    gt_paths = sorted(p for p in gt_paths if os.path.isdir(os.path.join(os.path.dirname(p), 'img')))
+    if not gt_paths:
+        raise SequenceError('no LaSOT sequences under %s: expected <class>/<class>-<n>/img/*.jpg with groundtruth.txt'
+                            % root)
+    sequences = []
+    for gt_path in sorted(gt_paths, key=lambda p: os.path.basename(os.path.dirname(p))):
+        folder = os.path.dirname(gt_path)
+        name = os.path.basename(folder)
+        sequences.append(align_frames(name, numbered_images(os.path.join(folder, 'img'), name),
+                                      read_otb_boxes(gt_path), gt_path))
+    return sequences
+
+
+def load_uav(root, version='UAV123'):
+    """The UAV123 release layout -> sequences in name order. version: UAV123, UAV123_10fps or UAV20L."""
+    if version not in UAV_SUBSEQUENCES:
+        raise ValueError('unknown UAV version %r: expected one of %s' % (version, sorted(UAV_SUBSEQUENCES)))
+    _require_dir(root, 'uav')
+    anno_dir = os.path.join(root, 'anno', version)
+    data_dir = os.path.join(root, 'data_seq', 'UAV123_10fps' if version == 'UAV123_10fps' else 'UAV123')
+    gt_paths = sorted(glob.glob(os.path.join(anno_dir, '*.txt')))
+    if not gt_paths:
+        raise SequenceError('no %s annotations in %s: expected the UAV123 release layout anno/%s/<seq>.txt and '
+                            'data_seq/' % (version, anno_dir, version))
+    table = UAV_SUBSEQUENCES[version]
+    sequences = []
+    for gt_path in gt_paths:
+        name = os.path.splitext(os.path.basename(gt_path))[0]
+        gt_boxes = read_otb_boxes(gt_path)
+        if name in table:
+            folder = name.rsplit('_', 1)[0]
+            first, last = table[name]
+            if len(gt_boxes) != last - first + 1:
+                raise SequenceError('sequence %s is inconsistent: the %s toolkit evaluates frames %d-%d (%d frames) '
+                                    'but %s has %d rows' % (name, version, first, last, last - first + 1, gt_path,
+                                                            len(gt_boxes)))
+        else:
+            folder, first, last = name, 1, len(gt_boxes)
+        images = numbered_images(os.path.join(data_dir, folder), name)
+        sequences.append(align_frames(name, images, gt_boxes, gt_path, {'first': first, 'last': last,
+                                                                         'gt_first': first}))
+    return sequences
+
+
+def load_sequences(dataset, root=None, subset=None, names=None):
+    """Loads `dataset` ('otb', 'got10k', 'vot', 'lasot', 'uav') from root (default DEFAULT_ROOTS) -> [Sequence].
+
+    subset: OTB subset or UAV version (see SUBSETS); names: keep only these sequences, in this order.
+    """
+    if dataset not in DATASETS:
+        raise ValueError('unknown dataset %r: expected one of %s' % (dataset, ', '.join(DATASETS)))
+    root = root or DEFAULT_ROOTS[dataset]
+    subset = subset or DEFAULT_SUBSET.get(dataset)
+    if subset is not None and subset not in SUBSETS.get(dataset, ()):
+        raise ValueError('dataset %s has no subset %r (subsets: %s)' % (
+            dataset, subset, ', '.join(SUBSETS.get(dataset, ())) or 'none'))
+    if dataset == 'otb':
+        sequences = load_otb(root, subset)
+    elif dataset == 'got10k':
+        sequences = load_got10k(root)
+    elif dataset == 'vot':
+        sequences = load_vot(root)
+    elif dataset == 'lasot':
+        sequences = load_lasot(root)
+    else:
+        sequences = load_uav(root, subset)
+    return select_sequences(sequences, names) if names else sequences
+
+
+def select_sequences(sequences, names):
+    """Keeps the sequences named in `names` (in that order); an unknown name is an error listing what exists."""
+    by_name = {s.name: s for s in sequences}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        available = sorted(by_name)
+        raise SequenceError('unknown sequence(s) %s; available: %s%s' % (
+            ', '.join(unknown), ', '.join(available[:40]), ' ...' if len(available) > 40 else ''))
+    return [by_name[n] for n in _unique(names)]
+
+
+def read_name_list(path):
+    """Sequence names from a text file, one a line (e.g. LaSOT's testing_set.txt); blanks and #comments skipped."""
+    with open(path) as stream:
+        names = [line.split('#', 1)[0].strip() for line in stream]
+    names = [n for n in names if n]
+    if not names:
+        raise ValueError('sequence list %s names no sequences' % path)
+    return names
+
+
+def _unique(names):
+    seen = set()
+    return [n for n in names if not (n in seen or seen.add(n))]
+
+
+def _require_dir(root, dataset):
+    if not os.path.isdir(root):
+        raise SequenceError('%s dataset folder %s does not exist (see the README section "Evaluating on OTB100" for '
+                            'the expected layouts)' % (dataset, root))
+
+
+def _sequence_dirs(root, annotation):
+    return sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, annotation)))
+
+
+def _listed_or_found(root, annotation):
+    """Sequence folder names from root/list.txt (all must exist) or, without it, every folder with `annotation`."""
+    list_file = os.path.join(root, 'list.txt')
+    if os.path.isfile(list_file):
+        names = read_name_list(list_file)
+        missing = [n for n in names if not os.path.isfile(os.path.join(root, n, annotation))]
+        if missing:
+            raise SequenceError('%s lists %d sequences but these have no %s: %s' % (
+                list_file, len(names), annotation, ', '.join(missing)))
+        return names
+    names = _sequence_dirs(root, annotation)
+    if not names:
+        raise SequenceError('no sequences under %s: expected <seq>/%s' % (root, annotation))
+    return names
