@@ -144,19 +144,31 @@ def load_otb(root, subset='all'):
     sequences = []
     for folder in folders:
         path = os.path.join(root, folder)
-        annotations = _otb_annotations(path)
-        if not annotations:
-            continue
-        images = numbered_images(os.path.join(path, 'img'), folder)
-        for index, gt_path in annotations:
-            gt_boxes = read_otb_boxes(gt_path)
-            if len(gt_boxes) == 0:
-                continue  # Human4's groundtruth_rect.1.txt is empty in the OTB download
-            name = folder if index is None else '%s-%s' % (folder, index)
-            sequences.append(align_frames(name, images, gt_boxes, gt_path, OTB_FRAME_RANGES.get(folder)))
+        if _otb_annotations(path):
+            sequences.extend(load_otb_folder(path))
     if not sequences:
         raise SequenceError('no OTB sequences under %s: expected <Seq>/img/*.jpg with <Seq>/groundtruth_rect.txt'
                             % root)
+    return sequences
+
+
+def load_otb_folder(path):
+    """One OTB-layout folder (<path>/img/*.jpg + groundtruth_rect[.k].txt) -> its Sequences (one per target).
+
+    The folder's name selects its OTB frame range (David, Tiger1, ...), if any.
+    """
+    folder = os.path.basename(os.path.normpath(path))
+    annotations = _otb_annotations(path) if os.path.isdir(path) else []
+    if not annotations:
+        raise SequenceError('sequence %s: no groundtruth_rect.txt (or groundtruth_rect.<k>.txt) in %s' % (folder, path))
+    images = numbered_images(os.path.join(path, 'img'), folder)
+    sequences = []
+    for index, gt_path in annotations:
+        gt_boxes = read_otb_boxes(gt_path)
+        if len(gt_boxes) == 0:
+            continue  # Human4's groundtruth_rect.1.txt is empty in the OTB download
+        name = folder if index is None else '%s-%s' % (folder, index)
+        sequences.append(align_frames(name, images, gt_boxes, gt_path, OTB_FRAME_RANGES.get(folder)))
     return sequences
 
 

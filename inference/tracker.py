@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 import configuration
+from inference.track_loop import track_files
 from inference.inference_wrapper import InferenceWrapper
 from inference.subwindow import get_subwindow, pad_colour, round_half_away
 from utils.checkpoints import read_configs, resolve_checkpoint
@@ -154,22 +155,7 @@ class SiamRPNTracker(object):
     def track(self, img_files, box, progress=False):
         """Tracks a sequence from its first box -> (boxes [N, 4] 0-based x,y,w,h with boxes[0] == box,
         times [N] seconds of init/update per frame, image reading excluded)."""
-        boxes = np.zeros((len(img_files), 4))
-        times = np.zeros(len(img_files))
-        frames = enumerate(img_files)
-        if progress:
-            from tqdm import tqdm
-            frames = tqdm(frames, total=len(img_files), desc=self.name, unit='frame')
-        for index, path in frames:
-            image = read_image(path)
-            start = time.time()
-            if index == 0:
-                self.init(image, box)
-                boxes[0] = box
-            else:
-                boxes[index] = self.update(image)
-            times[index] = time.time() - start
-        return boxes, times
+        return track_files(self, img_files, box, progress=progress)
 
     def close(self):
         """Closes the session when the tracker owns it."""

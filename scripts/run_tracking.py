@@ -30,10 +30,10 @@ from tqdm import tqdm  # noqa: E402
 tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
 import configuration  # noqa: E402
+from datasets.benchmark_sequences import load_otb_folder  # noqa: E402
 from inference.tracker import SiamRPNTracker, read_image  # noqa: E402
 from utils.box_io import parse_box_string, write_otb_boxes  # noqa: E402
 from utils.io_utils import current_umask  # noqa: E402
-from utils.sequences import load_otb_sequence  # noqa: E402
 
 BOX_COLOUR = (0, 255, 255)
 GROUNDTRUTH_COLOUR = (0, 255, 0)
@@ -189,10 +189,11 @@ def main(argv=None):
     try:
         groundtruth, fps, total = None, 30., None
         if args.sequence:
-            img_files, groundtruth = load_otb_sequence(args.sequence)
-            if len(groundtruth) != len(img_files):
-                print('warning: %s has %d images but %d ground-truth rows; tracking all images from the first'
-                      % (args.sequence, len(img_files), len(groundtruth)), file=sys.stderr)
+            sequences = load_otb_folder(args.sequence)
+            if len(sequences) > 1:
+                print('note: %s has %d targets (%s); tracking %s' % (args.sequence, len(sequences),
+                      ', '.join(s.name for s in sequences), sequences[0].name), file=sys.stderr)
+            img_files, groundtruth = sequences[0].img_files, sequences[0].gt_boxes
             init_box = groundtruth[0]
             if not np.isfinite(init_box).all():
                 raise ValueError('the first ground-truth box of %s is %s; the tracker needs a box to start from'

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from datasets.benchmark_sequences import SequenceError, load_sequences, read_name_list
+from datasets.benchmark_sequences import SequenceError, load_otb_folder, load_sequences, read_name_list
 from tests.sequence_fixtures import write_images
 from utils.box_io import write_otb_boxes
 
@@ -200,3 +200,23 @@ def test_shared_otb_dev_sequences_load(otb_dev_dir):
     assert (len(group), group.frame_numbers[0], group.frame_numbers[-1]) == (289, 303, 591)
     assert group.img_files[0].endswith('000303.jpg')
     assert int(np.isnan(group.gt_boxes).all(axis=1).sum()) == 5
+
+
+def test_single_folder_numbering_above_one_and_missing_parts(tmp_path):
+    folder = tmp_path / 'seq'
+    (folder / 'img').mkdir(parents=True)
+    for name in ('000304.jpg', '000303.jpg'):
+        (folder / 'img' / name).write_bytes(b'')
+    with pytest.raises(SequenceError, match='no groundtruth_rect.txt'):
+        load_otb_folder(str(folder))
+    (folder / 'groundtruth_rect.txt').write_text('11,21,5,6\n12,22,5,6\n')
+    sequence, = load_otb_folder(str(folder))
+    assert [os.path.basename(f) for f in sequence.img_files] == ['000303.jpg', '000304.jpg']
+    assert sequence.frame_numbers == [303, 304]
+    np.testing.assert_array_equal(sequence.gt_boxes[0], [10, 20, 5, 6])
+
+
+def test_single_shared_otb_dev_folder(otb_dev_dir):
+    sequence, = load_otb_folder(os.path.join(otb_dev_dir, 'uav_group2_2'))
+    assert len(sequence) == 289 and sequence.img_files[0].endswith('000303.jpg')
+    assert np.isnan(sequence.gt_boxes).any(axis=1).sum() > 0 and np.isfinite(sequence.gt_boxes[0]).all()

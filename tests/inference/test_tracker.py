@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import configuration
+from datasets.benchmark_sequences import load_otb_folder
 from inference.tracker import SiamRPNTracker, displacement_window, select_target
 from tests.fixtures import synthetic_sequence
 from utils.anchors import generate_anchors
-from utils.sequences import load_otb_sequence
 
 
 @pytest.fixture(scope='module')
@@ -181,7 +181,8 @@ def test_from_checkpoint_options(tmp_path, random_checkpoint_dir):
 def test_tracks_the_shared_otb_dev_sequences(otb_dev_dir, tracker):
     """The six real 1280x720 sequences (their first 60 frames, to keep the suite fast) with random weights."""
     for name in sorted(os.listdir(otb_dev_dir)):
-        img_files, groundtruth = load_otb_sequence(os.path.join(otb_dev_dir, name))
+        sequence = load_otb_folder(os.path.join(otb_dev_dir, name))[0]
+        img_files, groundtruth = sequence.img_files, sequence.gt_boxes
         img_files = img_files[:60]
         boxes, times = tracker.track(img_files, groundtruth[0])
         assert len(boxes) == len(img_files), name
