@@ -26,3 +26,15 @@ def otb_dev_dir():
     if not os.path.isdir(SHARED_OTB_DEV):
         pytest.skip('shared otb-dev sequences are absent (%s)' % SHARED_OTB_DEV)
     return SHARED_OTB_DEV
+
+
+@pytest.fixture(scope='session')
+def keyed_dataset(tmp_path_factory):
+    """A small colour-keyed synthetic dataset (5 short train videos, 1 test video), built once per session:
+    datasets.synthetic.synthetic_paths dict (train_imdb, validation_imdb, lmdb_path, test_dir, ...)."""
+    import configuration
+    from datasets.synthetic import build_synthetic_dataset
+    from tests.datasets.data_helpers import keyed_generator_config, synthetic_config
+    config = synthetic_config(tmp_path_factory.mktemp('keyed') / 'synthetic', keyed_generator_config())
+    return build_synthetic_dataset(config, configuration.TRAIN_CONFIG['curation_config'], processes=2,
+                                   progress=False, log=None)
