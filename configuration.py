@@ -69,6 +69,107 @@ TRAIN_CONFIG = {
         'time_decay_tau': None,  # per-pair weight exp(-dt/tau) from the frame distance (RASNet); None disables
         'use_mixup_weight': True,  # weight each pair by its mixup lambda when the batch provides one
     },
+
+    # ---- Data path: curation, readers, augmentation, embedded synthetic dataset (datasets/, scripts/) ----
+    # Readers (datasets/dataloader.py): sampled pairs -> augmentation in Python threads -> TF queue -> batch dict.
+    'train_data_config': {
+        'input_imdb': None,  # JSON imdb of the training tracks; None: no real data, use the synthetic dataset
+        'lmdb_path': None,  # LMDB of the curated crops named by the imdb (None with input_imdb None)
+        'batch_size': 8,  # pairs per batch
+        'epoch': 50,  # number of training epochs
+        'num_examples_per_epoch': 6e5,  # pairs per epoch (pysot's VIDEOS_PER_EPOCH; the reader samples forever)
+        'max_frame_dist': 100,  # template and search frames of a positive pair are at most this many frames apart
+        'source_max_frame_dist': {},  # per-source overrides of max_frame_dist, e.g. {'youtube_bb': 90}
+        'image_ratio': 0.2,  # fraction of pairs from image datasets (1-frame tracks) when video tracks exist too
+        'source_weights': {},  # per-source sampling weight within its kind (video/image); unlisted sources weigh 1
+        'negative_ratio': 0.2,  # fraction of negative pairs: template and search from different tracks (DaSiamRPN)
+        'augmentation': 'full',  # 'full' (augmentation_config), 'geometric' (shift/scale jitter only) or 'none'
+        'queue_type': 'fifo',  # 'fifo' (pairs are sampled at random already) or 'random_shuffle'
+        'prefetch_threads': 2,  # Python reader threads (OpenCV releases the GIL while decoding and warping)
+        'prefetch_capacity': 15 * 8,  # maximum number of pairs waiting in the queue
+        'min_after_dequeue': 4 * 8,  # pairs kept in a 'random_shuffle' queue for mixing
+        'seed': None,  # seed of the reader threads and in-graph ops; None: non-deterministic
+    },
+    'validation_data_config': {
+        'input_imdb': None,  # JSON imdb of the validation tracks; None: the synthetic dataset's validation split
+        'lmdb_path': None,  # LMDB of the curated crops named by the imdb
+        'batch_size': 8,  # pairs per batch
+        'max_frame_dist': 100,  # template and search frames of a positive pair are at most this many frames apart
+        'source_max_frame_dist': {},  # per-source overrides of max_frame_dist
+        'image_ratio': 0.2,  # fraction of pairs from image datasets when video tracks exist too
+        'source_weights': {},  # per-source sampling weight within its kind; unlisted sources weigh 1
+        'negative_ratio': 0.0,  # fraction of negative pairs (validation reports positive-pair IoU)
+        'augmentation': 'geometric',  # shift/scale jitter only, so the target is not centred; no photometric changes
+        'queue_type': 'fifo',  # queue kind
+        'prefetch_threads': 1,  # Python reader threads
+        'prefetch_capacity': 4 * 8,  # maximum number of pairs waiting in the queue
+        'min_after_dequeue': 0,  # unused by 'fifo'
+        'seed': 4321,  # fixed seed: validation draws the same pair distribution every run
+    },
+    # Pair augmentation on the 511 crops (datasets/augmentation.py); pysot's values where it has one.
+    'augmentation_config': {
+        'template_shift': 4,  # max template centre shift in exemplar pixels (pysot 4)
+        'template_scale': 0.05,  # max relative template scale jitter (pysot 0.05)
+        'search_shift': 64,  # max target offset from the search centre in pixels (pysot 64): not always centred
+        'search_scale': 0.18,  # max relative search scale jitter (pysot 0.18)
+        'independent_xy_scale': True,  # jitter x and y scale separately, which also changes the aspect (pysot)
+        'flip_prob': 0.0,  # probability of mirroring a pair horizontally (both images together; pysot 0)
+        'color_jitter_prob': 1.0,  # probability of colour jitter per image (pysot's COLOR 1.0)
+        'brightness': 0.15,  # max brightness offset as a fraction of 255
+        'contrast': 0.2,  # max relative contrast change
+        'saturation': 0.3,  # max relative saturation change
+        'channel_gain': 0.08,  # max relative per-channel gain (colour cast)
+        'blur_prob': 0.15,  # probability of blurring an image (Gaussian or motion, random kernel size)
+        'blur_kernel': [3, 11],  # range of the odd blur kernel sizes
+        'gray_prob': 0.05,  # probability of turning a pair to grey (both images)
+        'downup_prob': 0.1,  # probability of resampling an image down then up
+        'downup_scale': [0.35, 0.8],  # range of the intermediate scale of the down-up resampling
+        'mixup_prob': 0.1,  # probability of blending a search image with another of the batch (Bag of Freebies)
+        'mixup_alpha': 1.5,  # lambda ~ Beta(alpha, alpha); the pair's loss weight is lambda
+    },
+    # Curation into SiamFC-style crops (datasets/curation.py, scripts/curate_dataset.py).
+    'curation_config': {
+        'patch_size': 511,  # side of the curated crops
+        'exemplar_size': 127,  # exemplar side: a crop covers s_z * patch_size / exemplar_size source pixels
+        'context_amount': 0.5,  # context p = context_amount * (w + h); s_z = sqrt((w + p) * (h + p))
+        'jpeg_quality': 90,  # JPEG quality of the stored crops
+    },
+    # The embedded synthetic dataset (datasets/synthetic.py): the fallback training data and the demo's test split.
+    'synthetic_data_config': {
+        'root_dir': 'data/synthetic',  # raw/{train,test} (OTB layout), curated/, *_imdb.json, lmdb/
+        'num_train_videos': 128,  # videos in the train split (curated; a validation share is held out)
+        'num_test_videos': 24,  # videos in the test split (OTB layout for benchmarks/run_OTB.py; never curated)
+        'train_seed': 1,  # seed of the train split
+        'test_seed': 2,  # seed of the test split; must differ from train_seed
+        'validation_ratio': 0.1,  # share of train videos held out for the validation imdb
+        'generator_config': {
+            'num_frames': [50, 100],  # frames per video, uniform in this range
+            'frame_width': [320, 480],  # frame width in pixels, uniform per video
+            'frame_aspect': [0.6, 0.85],  # frame height / width, uniform per video
+            'target_area': [0.006, 0.03],  # initial target area as a fraction of the frame area
+            'target_aspect': [0.5, 2.0],  # initial target height / width (log-uniform)
+            'scale_range': [0.6, 1.6],  # the target's size stays within these multiples of its initial size
+            'aspect_range': [0.75, 1.33],  # its aspect stays within these multiples of the initial aspect
+            'scale_speed': 0.01,  # std of the per-frame change of the log-scale and log-aspect velocities
+            'motion_strength': 0.02,  # std of the target's acceleration, in target sizes per frame^2
+            'max_speed': 0.25,  # speed limit in target sizes per frame
+            'num_distractors': [1, 3],  # distractors per video
+            'distractor_similarity': 0.7,  # 0: unrelated look; 1: the target's shape and texture
+            'clutter_shapes': [8, 24],  # static textured shapes in the background
+            'occlusion_rate': 0.02,  # per-frame probability that a partial occlusion starts
+            'occlusion_length': [6, 20],  # frames an occlusion lasts
+            'occlusion_coverage': [0.25, 0.5],  # occluder side as a fraction of the target side
+            'illumination_change': 0.3,  # amplitude of the global brightness oscillation
+            'light_gradient': 0.4,  # amplitude of the moving spatial light gradient
+            'blur_prob': 0.1,  # per-frame probability of motion blur
+            'blur_length': [3, 9],  # motion-blur kernel length in pixels
+            'camera_motion': 0.5,  # std of the camera pan acceleration in pixels per frame^2
+            'noise_std': 3.0,  # sensor noise std in grey levels
+            'jpeg_quality': 90,  # JPEG quality of the frames
+            'target_color': None,  # flat [B, G, R] target kept unique in the scene (tests); None: textured target
+            'key_margin': 60,  # with target_color: scene pixels closer than this (max channel difference) change
+        },
+    },
 }
 
 # Tracker hyper-parameters of DaSiamRPN's released models. `preset` picks one; explicit keys override it.

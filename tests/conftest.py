@@ -53,3 +53,15 @@ def random_checkpoint_dir(tmp_path_factory):
     with tf.Graph().as_default():
         save_random_checkpoint_dir(path, tiny_model_config(0.25, 32), configuration.track_config_for('otb'), seed=3)
     return path
+
+
+@pytest.fixture(scope='session')
+def keyed_dataset(tmp_path_factory):
+    """A small colour-keyed synthetic dataset (5 short train videos, 1 test video), built once per session:
+    datasets.synthetic.synthetic_paths dict (train_imdb, validation_imdb, lmdb_path, test_dir, ...)."""
+    import configuration
+    from datasets.synthetic import build_synthetic_dataset
+    from tests.datasets.data_helpers import keyed_generator_config, synthetic_config
+    config = synthetic_config(tmp_path_factory.mktemp('keyed') / 'synthetic', keyed_generator_config())
+    return build_synthetic_dataset(config, configuration.TRAIN_CONFIG['curation_config'], processes=2,
+                                   progress=False, log=None)

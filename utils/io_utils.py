@@ -37,10 +37,10 @@ def current_umask():
     return mask
 
 
-def write_json(path, obj):
-    """Writes `obj` as indented, key-sorted JSON, atomically."""
+def write_json(path, obj, indent=2):
+    """Writes `obj` as key-sorted JSON (indented unless indent is None), atomically."""
     with atomic_open(path, 'w') as handle:
-        json.dump(obj, handle, indent=2, sort_keys=True)
+        json.dump(obj, handle, indent=indent, sort_keys=True)
         handle.write('\n')
 
 
@@ -52,4 +52,4 @@ def read_json(path):
         try:
             return json.load(handle)
         except ValueError as error:
-            raise ValueError('malformed JSON in %s: %s' % (path, error))
+            raise ValueError('%s is not valid JSON: %s' % (path, error))

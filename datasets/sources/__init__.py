@@ -1,0 +1,19 @@
+"""Dataset parsers ("sequence sources") for curation, by name.
+
+`SOURCES` maps a dataset layout name to its `SequenceSource` class; scripts/curate_dataset.py picks one with
+`--source`. Parsers for the public datasets (ImageNet VID/DET, GOT-10k, LaSOT, YouTube-BB) register here too.
+"""
+
+from datasets.sources.base import Frame, SequenceSource, Track, Video  # noqa: F401
+from datasets.sources.otb import OTBSource
+
+SOURCES = {
+    'otb': OTBSource,
+}
+
+
+def make_source(layout, root, **kwargs):
+    """Creates the source parser for `layout` (a key of SOURCES) over the dataset folder `root`."""
+    if layout not in SOURCES:
+        raise ValueError('unknown dataset layout %r: expected one of %s' % (layout, sorted(SOURCES)))
+    return SOURCES[layout](root, **kwargs)
