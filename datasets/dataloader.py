@@ -38,6 +38,7 @@ Scalar tensors for TensorBoard (`loader.stats`; build() also writes them as summ
 
 import logging
 import threading
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -75,7 +76,7 @@ class PythonFeedingQueueRunner(tf.train.QueueRunner):
         super(PythonFeedingQueueRunner, self).__init__(queue=queue, enqueue_ops=[enqueue_op] * num_threads)
         self._placeholders = list(placeholders)
         self._make_producer = make_producer
-        self._thread_numbers = {}
+        self._thread_numbers = weakref.WeakKeyDictionary()  # session -> threads started so far
 
     def create_threads(self, sess, coord=None, daemon=False, start=False):
         with self._lock:
