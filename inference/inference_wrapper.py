@@ -15,41 +15,54 @@ One detection head is built per search size (271, and 287 for the adaptive `big`
 Outputs per frame: `scores` [N] foreground probabilities and `boxes` [N, 4] decoded cx,cy,w,h in the anchor frame
 (search-image pixels, offsets from the search-image centre), N = S * S * k in the order (y, x, anchor) of
 `utils.anchors.generate_anchors`.
+
+With kernels='inputs' (the exported graphs, inference/graph_export.py) the same steps are built, but the template
+step outputs the kernels and every track step takes them as inputs (a frozen graph cannot keep per-video state);
+inputs are then float32 and the tensors carry the export names of inference/exported.py (`template/exemplar:0`,
+`track/cls_kernels:0`, `track_<X>/instance:0`, `track_<X>/scores:0`, ...).
+
+`WrapperBackend` is the tracker's network backend on this graph (inference/tracker.py); `load_wrapper` builds it
+and restores a checkpoint into a new session.
 """
 
-import numpy as np
 import tensorflow as tf
 
+from inference.exported import op_name, template_tensor_names, track_tensor_names
+from inference.subwindow import batch_of_one
 from siamese_model import SiameseModel
 from utils.checkpoints import check_variables
 
 MODEL_SCOPES = ('siamrpn_alexnet', 'rpn_head')
+KERNEL_MODES = ('variables', 'inputs')
 
 
 class InferenceWrapper(object):
     """Builds and runs the template and track steps of the tracker."""
 
-    def __init__(self, model_config, instance_sizes=(271,)):
+    def __init__(self, model_config, instance_sizes=(271,), kernels='variables'):
         """
         Args:
           model_config: MODEL_CONFIG (as saved in a checkpoint directory).
           instance_sizes: search crop sides to build a track step for (each gives its own score size).
+          kernels: 'variables' (the tracker: uint8 inputs, kernels stored in local variables by the template step)
+            or 'inputs' (the exported graphs: float32 inputs, the template step outputs the kernels and the track
+            steps take them as placeholders, all under the export tensor names).
         """
         if not instance_sizes:
             raise ValueError('instance_sizes must name at least one search size')
+        if kernels not in KERNEL_MODES:
+            raise ValueError('kernels must be one of %s, got %r' % (KERNEL_MODES, kernels))
         self.model_config = model_config
         self.instance_sizes = tuple(sorted(set(int(s) for s in instance_sizes)))
         self.exemplar_size = model_config['z_image_size']
+        self.kernel_mode = kernels
         self.models = {}
+        self.fed_kernels = None
 
     def build_graph(self):
         """Builds placeholders, the template step, one track step per search size and a Saver over the model
         variables (conv/BN/head weights and BN statistics, not the template) in the default graph."""
-        z = self.exemplar_size
-        with tf.name_scope('inference'):
-            self.exemplar_input = tf.placeholder(tf.uint8, [1, z, z, 3], name='exemplar_input')
-            self.instance_inputs = {size: tf.placeholder(tf.uint8, [1, size, size, 3], name='instance_input_%d' % size)
-                                    for size in self.instance_sizes}
+        self._build_placeholders()
         for index, size in enumerate(self.instance_sizes):
             model = SiameseModel(self.model_config, mode='inference', instance_size=size,
                                  inputs={'exemplar': self.exemplar_input, 'instance': self.instance_inputs[size]})
@@ -57,7 +70,10 @@ class InferenceWrapper(object):
             if index == 0:
                 model.build_exemplar_embeddings(reuse=False)
                 model.build_template(reuse=False)
-                self._build_template_storage(model.cls_kernels, model.reg_kernels)
+                if self.kernel_mode == 'variables':
+                    self._build_template_storage(model.cls_kernels, model.reg_kernels)
+                else:
+                    self._build_template_io(model.cls_kernels, model.reg_kernels)
             model.set_template(self.cls_kernels, self.reg_kernels)
             model.build_instance_embeddings(reuse=True)
             model.build_detection(reuse=index > 0)
@@ -67,9 +83,46 @@ class InferenceWrapper(object):
         self.anchors = {size: model.anchors for size, model in self.models.items()}
         self.score_sizes = {size: model.score_size for size, model in self.models.items()}
         self.num_anchors = self.models[self.instance_sizes[0]].num_anchors
+        if self.kernel_mode == 'inputs':
+            self._name_track_outputs()
         self.model_variables = [v for v in tf.global_variables() if v.op.name.split('/')[0] in MODEL_SCOPES]
         self.saver = tf.train.Saver(self.model_variables)
         return self
+
+    def _build_placeholders(self):
+        """The exemplar and per-size search inputs: uint8 for the tracker, float32 export names for 'inputs'."""
+        z = self.exemplar_size
+        if self.kernel_mode == 'variables':
+            with tf.name_scope('inference'):
+                self.exemplar_input = tf.placeholder(tf.uint8, [1, z, z, 3], name='exemplar_input')
+                self.instance_inputs = {size: tf.placeholder(tf.uint8, [1, size, size, 3],
+                                                             name='instance_input_%d' % size)
+                                        for size in self.instance_sizes}
+            return
+        self.exemplar_input = tf.placeholder(tf.float32, [1, z, z, 3],
+                                             name=op_name(template_tensor_names()['inputs']['exemplar']))
+        self.instance_inputs = {size: tf.placeholder(tf.float32, [1, size, size, 3],
+                                                     name=op_name(track_tensor_names(size)['inputs']['instance']))
+                                for size in self.instance_sizes}
+
+    def _build_template_io(self, cls_kernels, reg_kernels):
+        """'inputs' mode: named template outputs, and the kernel placeholders every track step reads."""
+        outputs = template_tensor_names()['outputs']
+        self.template_outputs = {'cls_kernels': tf.identity(cls_kernels, name=op_name(outputs['cls_kernels'])),
+                                 'reg_kernels': tf.identity(reg_kernels, name=op_name(outputs['reg_kernels']))}
+        inputs = track_tensor_names(self.instance_sizes[0])['inputs']
+        self.cls_kernels = tf.placeholder(tf.float32, cls_kernels.get_shape(), name=op_name(inputs['cls_kernels']))
+        self.reg_kernels = tf.placeholder(tf.float32, reg_kernels.get_shape(), name=op_name(inputs['reg_kernels']))
+
+    def _name_track_outputs(self):
+        """'inputs' mode: each track step's scores, boxes and anchors (a constant) under the export names."""
+        self.track_outputs = {}
+        for size in self.instance_sizes:
+            names = track_tensor_names(size)['outputs']
+            self.track_outputs[size] = {
+                'scores': tf.identity(self.scores[size], name=op_name(names['scores'])),
+                'boxes': tf.identity(self.boxes[size], name=op_name(names['boxes'])),
+                'anchors': tf.constant(self.anchors[size], name=op_name(names['anchors']))}
 
     def _build_template_storage(self, cls_kernels, reg_kernels):
         """Local variables holding the current video's kernels and the op that assigns them."""
@@ -90,24 +143,84 @@ class InferenceWrapper(object):
 
     def initialize(self, sess):
         """Initialises the template variables (call after restoring or initialising the model variables)."""
-        sess.run([self.cls_kernels.initializer, self.reg_kernels.initializer])
+        if self.kernel_mode == 'variables':
+            sess.run([self.cls_kernels.initializer, self.reg_kernels.initializer])
 
     def set_template(self, sess, exemplar_crop):
-        """Template step: [z, z, 3] uint8 exemplar crop -> kernels stored for the following detect calls."""
-        sess.run(self.template_op, {self.exemplar_input: _batch_of_one(exemplar_crop, self.exemplar_size)})
+        """Template step: [z, z, 3] uint8 exemplar crop -> kernels stored for the following detect calls (in the
+        variables, or kept as arrays and fed by detect in 'inputs' mode)."""
+        feed = {self.exemplar_input: batch_of_one(exemplar_crop, self.exemplar_size)}
+        if self.kernel_mode == 'variables':
+            sess.run(self.template_op, feed)
+        else:
+            self.fed_kernels = sess.run(self.template_outputs, feed)
 
     def detect(self, sess, instance_crop):
         """Track step: [X, X, 3] uint8 search crop -> (scores [N], boxes [N, 4] anchor frame); one session.run."""
         size = instance_crop.shape[0]
         if size not in self.instance_inputs:
             raise ValueError('no track step for a %d-pixel search crop; built for %s' % (size, self.instance_sizes))
-        return sess.run((self.scores[size], self.boxes[size]),
-                        {self.instance_inputs[size]: _batch_of_one(instance_crop, size)})
+        feed = {self.instance_inputs[size]: batch_of_one(instance_crop, size)}
+        if self.kernel_mode == 'inputs':
+            if self.fed_kernels is None:
+                raise RuntimeError('detect() called before set_template()')
+            feed.update({self.cls_kernels: self.fed_kernels['cls_kernels'],
+                         self.reg_kernels: self.fed_kernels['reg_kernels']})
+        return sess.run((self.scores[size], self.boxes[size]), feed)
 
 
-def _batch_of_one(crop, size):
-    """[s, s, 3] uint8 crop -> [1, s, s, 3], checking its shape."""
-    crop = np.asarray(crop)
-    if crop.shape != (size, size, 3):
-        raise ValueError('expected a %dx%dx3 crop, got shape %s' % (size, size, crop.shape))
-    return crop[None]
+def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None):
+    """Builds an InferenceWrapper in a new graph and restores `checkpoint_path` into a new session ->
+    (wrapper, session); the session is closed again if restoring fails."""
+    graph = tf.Graph()
+    with graph.as_default():
+        wrapper = InferenceWrapper(model_config, instance_sizes, kernels=kernels).build_graph()
+    session = tf.Session(graph=graph, config=session_config)
+    try:
+        with graph.as_default():
+            wrapper.restore(session, checkpoint_path)
+            wrapper.initialize(session)
+    except BaseException:
+        session.close()
+        raise
+    return wrapper, session
+
+
+class WrapperBackend(object):
+    """The tracker's network backend on the Python model code: an InferenceWrapper in a session.
+
+    Backend interface (inference/tracker.py): exemplar_size, instance_sizes, score_sizes {X: S}, num_anchors,
+    set_template(exemplar_crop), detect(instance_crop) -> (scores [N], boxes [N, 4]), close().
+    """
+
+    def __init__(self, wrapper, session, owns_session=False):
+        """wrapper: a built InferenceWrapper whose variables are restored in `session`; owns_session: close() closes
+        the session (and so frees its graph)."""
+        self.wrapper = wrapper
+        self.session = session
+        self.owns_session = owns_session
+        self.exemplar_size = wrapper.exemplar_size
+        self.instance_sizes = wrapper.instance_sizes
+        self.score_sizes = wrapper.score_sizes
+        self.num_anchors = wrapper.num_anchors
+
+    @classmethod
+    def from_checkpoint(cls, model_config, checkpoint_path, instance_sizes, session_config=None):
+        """Builds the graph for `instance_sizes`, restores the checkpoint prefix and finalizes the graph."""
+        wrapper, session = load_wrapper(model_config, checkpoint_path, instance_sizes, session_config=session_config)
+        session.graph.finalize()
+        return cls(wrapper, session, owns_session=True)
+
+    def set_template(self, exemplar_crop):
+        """[z, z, 3] uint8 exemplar crop -> kernels for the following detect calls."""
+        self.wrapper.set_template(self.session, exemplar_crop)
+
+    def detect(self, instance_crop):
+        """[X, X, 3] uint8 search crop -> (scores [N], boxes [N, 4] anchor frame)."""
+        return self.wrapper.detect(self.session, instance_crop)
+
+    def close(self):
+        """Closes the session when the backend owns it."""
+        if self.owns_session and self.session is not None:
+            self.session.close()
+            self.session = None

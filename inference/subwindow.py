@@ -68,3 +68,11 @@ def get_subwindow(image, pos, model_size, original_size, colour):
     if size != model_size:
         patch = cv2.resize(patch, (model_size, model_size))
     return np.ascontiguousarray(patch)
+
+
+def batch_of_one(crop, size):
+    """[size, size, 3] crop -> [1, size, size, 3] network input, checking its shape (a clear error otherwise)."""
+    crop = np.asarray(crop)
+    if crop.shape != (size, size, 3):
+        raise ValueError('expected a %dx%dx3 crop, got shape %s' % (size, size, crop.shape))
+    return crop[None]

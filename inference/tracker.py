@@ -3,6 +3,14 @@
   with SiamRPNTracker.from_checkpoint('Logs/.../SiamRPN-AlexNet', preset='otb') as tracker:
       boxes, times = tracker.track(img_files, first_box)   # 0-based x,y,w,h
   # or: tracker.init(image, box); box = tracker.update(image)
+  # the same tracker on exported frozen graphs, without the Python model code (scripts/export_inference_graph.py):
+  with SiamRPNTracker.from_exported('exports/otb') as tracker: ...
+
+The network is a pluggable backend with exemplar_size, instance_sizes, score_sizes {X: S}, num_anchors,
+set_template(exemplar_crop [127, 127, 3] uint8), detect(instance_crop [X, X, 3] uint8) -> (scores [N], boxes [N, 4]
+anchor frame) and close(): inference.inference_wrapper.WrapperBackend (the model code on a checkpoint) or
+inference.exported.ExportedBackend (frozen graphs). Everything else below (crops, window, penalties, target choice,
+clamping) is this module's and is shared by both.
 
 Per video (init): the template crop of side s_z = round(sqrt((w + p)(h + p))), p = context * (w + h), around the
 target, resized to 127, gives the kernels; the padding colour (frame mean) is fixed from the first frame; with
@@ -22,50 +30,44 @@ never selected; if none is finite the previous box is kept, so a target leaving 
 """
 
 import os
-import time
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 import configuration
-from inference.track_loop import track_files
-from inference.inference_wrapper import InferenceWrapper
+from inference.exported import ExportedBackend, read_manifest
 from inference.subwindow import get_subwindow, pad_colour, round_half_away
-from utils.checkpoints import read_configs, resolve_checkpoint
+from inference.track_loop import track_files
+from utils.checkpoints import merge_config, read_configs, resolve_checkpoint
 
 
 class SiamRPNTracker(object):
     """got10k-style tracker: init(image, box), update(image) -> box, track(img_files, box) -> (boxes, times)."""
 
-    def __init__(self, wrapper, session, track_config, name='SiamRPN', owns_session=False):
+    def __init__(self, backend, track_config, name='SiamRPN'):
         """
         Args:
-          wrapper: a built InferenceWrapper whose variables are restored in `session`, with track steps for
-            track_config['instance_size'] (and 'adaptive_instance_size' when 'adaptive').
-          session: the tf.Session holding the weights.
+          backend: the network (see the module docstring), with track steps for track_config['instance_size']
+            (and 'adaptive_instance_size' when 'adaptive'); close() closes it.
           track_config: TRACK_CONFIG (e.g. configuration.track_config_for('otb')).
           name: tracker name (used for result folders).
-          owns_session: close the session (and its graph) in close().
         """
-        self.wrapper = wrapper
-        self.session = session
+        self.backend = backend
         self.config = track_config
         self.name = name
-        self.owns_session = owns_session
         for size in required_instance_sizes(track_config):
-            if size not in wrapper.instance_sizes:
+            if size not in backend.instance_sizes:
                 raise ValueError('the inference graph has no %d-pixel track step (built for %s)'
-                                 % (size, wrapper.instance_sizes))
-        if track_config['exemplar_size'] != wrapper.exemplar_size:
+                                 % (size, backend.instance_sizes))
+        if track_config['exemplar_size'] != backend.exemplar_size:
             raise ValueError("track_config['exemplar_size'] %d differs from the model's z_image_size %d"
-                             % (track_config['exemplar_size'], wrapper.exemplar_size))
+                             % (track_config['exemplar_size'], backend.exemplar_size))
         if track_config['windowing'] not in ('cosine', 'uniform'):
             raise ValueError("track_config['windowing'] must be 'cosine' or 'uniform', got %r"
                              % (track_config['windowing'],))
-        self.windows = {size: displacement_window(wrapper.score_sizes[size], wrapper.num_anchors,
+        self.windows = {size: displacement_window(backend.score_sizes[size], backend.num_anchors,
                                                   track_config['windowing'])
-                        for size in wrapper.instance_sizes}
+                        for size in backend.instance_sizes}
         self.state = None
 
     @classmethod
@@ -81,26 +83,49 @@ class SiamRPNTracker(object):
           name: tracker name; default the directory's name (plus '_<preset>' when a preset is given).
           session_config: tf.ConfigProto for the session.
         """
+        # Imported here so that from_exported never loads the model code (siamese_model, embeddings/).
+        from inference.inference_wrapper import WrapperBackend
         model_config, _, saved_track_config = read_configs(checkpoint_dir)
         path = resolve_checkpoint(checkpoint_dir, checkpoint_path)
-        config = track_config if track_config is not None else saved_track_config
-        if preset is not None:
-            config = configuration.track_config_for(preset, config)
-        if name is None:
-            name = os.path.basename(os.path.normpath(checkpoint_dir)) + ('_%s' % preset if preset else '')
-        graph = tf.Graph()
-        with graph.as_default():
-            wrapper = InferenceWrapper(model_config, required_instance_sizes(config)).build_graph()
-        session = tf.Session(graph=graph, config=session_config)
+        config = resolve_track_config(saved_track_config, track_config, preset)
+        backend = WrapperBackend.from_checkpoint(model_config, path, required_instance_sizes(config), session_config)
+        return cls._with_backend(backend, config, _default_name(checkpoint_dir, name, preset))
+
+    @classmethod
+    def from_exported(cls, export_dir, track_config=None, preset=None, name=None, session_config=None):
+        """Runs the tracker on graphs written by scripts/export_inference_graph.py, without the model code.
+
+        Args:
+          export_dir: the export directory (manifest.json, template.pb, track_<X>.pb, saved_model/).
+          track_config: tracker config to use instead of the one exported in manifest.json.
+          preset: 'otb', 'vot' or 'big': applied on top of the track config; its search sizes must be exported.
+          name: tracker name; default the directory's name (plus '_<preset>' when a preset is given).
+          session_config: tf.ConfigProto for the session.
+        """
+        manifest = read_manifest(export_dir)
+        saved = merge_config(configuration.TRACK_CONFIG, manifest['track_config'])
+        config = resolve_track_config(saved, track_config, preset)
+        backend = ExportedBackend(export_dir, required_instance_sizes(config), session_config)
+        return cls._with_backend(backend, config, _default_name(export_dir, name, preset))
+
+    @classmethod
+    def _with_backend(cls, backend, config, name):
+        """The tracker on a freshly loaded backend, closing the backend if the config does not fit it."""
         try:
-            with graph.as_default():
-                wrapper.restore(session, path)
-                wrapper.initialize(session)
-            graph.finalize()
+            return cls(backend, config, name=name)
         except BaseException:
-            session.close()
+            backend.close()
             raise
-        return cls(wrapper, session, config, name=name, owns_session=True)
+
+    @property
+    def wrapper(self):
+        """The InferenceWrapper of a checkpoint tracker (None on other backends)."""
+        return getattr(self.backend, 'wrapper', None)
+
+    @property
+    def session(self):
+        """The backend's tf.Session (None once closed)."""
+        return getattr(self.backend, 'session', None)
 
     def init(self, image, box):
         """Starts a video: image [H, W, 3] BGR uint8, box 0-based x,y,w,h of the target."""
@@ -118,7 +143,7 @@ class SiamRPNTracker(object):
         if s_z < 1:
             raise ValueError('box %s is too small: its context region rounds to %d pixels' % (list(box), s_z))
         exemplar = get_subwindow(image, pos, config['exemplar_size'], s_z, colour)
-        self.wrapper.set_template(self.session, exemplar)
+        self.backend.set_template(exemplar)
         self.state = {'pos': pos, 'size': size, 'frame_shape': image.shape, 'colour': colour,
                       'instance_size': instance_size, 'score': 1.}
 
@@ -136,7 +161,7 @@ class SiamRPNTracker(object):
         scale_z = exemplar_size / s_z
         s_x = s_z + 2 * ((instance_size - exemplar_size) / 2.) / scale_z
         crop = get_subwindow(image, state['pos'], instance_size, round_half_away(s_x), state['colour'])
-        scores, boxes = self.wrapper.detect(self.session, crop)
+        scores, boxes = self.backend.detect(crop)
         pos, size, score = select_target(scores, boxes, self.windows[instance_size], state['pos'], state['size'],
                                          scale_z, config)
         height, width = image.shape[:2]
@@ -158,16 +183,29 @@ class SiamRPNTracker(object):
         return track_files(self, img_files, box, progress=progress)
 
     def close(self):
-        """Closes the session when the tracker owns it."""
-        if self.owns_session and self.session is not None:
-            self.session.close()
-            self.session = None
+        """Closes the backend (its session, when it owns one)."""
+        self.backend.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def resolve_track_config(saved, track_config=None, preset=None):
+    """The tracker config: `track_config` if given, else the saved one, with `preset` applied on top."""
+    config = track_config if track_config is not None else saved
+    if preset is not None:
+        config = configuration.track_config_for(preset, config)
+    return config
+
+
+def _default_name(directory, name=None, preset=None):
+    """`name`, or the directory's name plus '_<preset>' when a preset is given."""
+    if name is not None:
+        return name
+    return os.path.basename(os.path.normpath(directory)) + ('_%s' % preset if preset else '')
 
 
 def required_instance_sizes(track_config):

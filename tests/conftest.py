@@ -65,3 +65,18 @@ def keyed_dataset(tmp_path_factory):
     config = synthetic_config(tmp_path_factory.mktemp('keyed') / 'synthetic', keyed_generator_config())
     return build_synthetic_dataset(config, configuration.TRAIN_CONFIG['curation_config'], processes=2,
                                    progress=False, log=None)
+
+
+# ---- exported graphs (issue 9): the random checkpoint exported for the otb (271) and big (271 + 287) presets ----
+
+@pytest.fixture(scope='session')
+def random_export_dirs(random_checkpoint_dir, tmp_path_factory):
+    """{'otb': export of random_checkpoint_dir with its otb config (search 271), 'big': with the adaptive big preset
+    (271 and 287)}, written by inference.graph_export.export_inference_graph."""
+    from inference.graph_export import export_inference_graph
+    root = tmp_path_factory.mktemp('exported')
+    dirs = {}
+    for preset in ('otb', 'big'):
+        dirs[preset] = str(root / preset)
+        export_inference_graph(random_checkpoint_dir, dirs[preset], preset=preset)
+    return dirs

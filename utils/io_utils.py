@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 
 
@@ -53,3 +54,44 @@ def read_json(path):
             return json.load(handle)
         except ValueError as error:
             raise ValueError('%s is not valid JSON: %s' % (path, error))
+
+
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False):
+    """Builds a directory in a hidden staging folder beside `path` and renames it onto `path` when the block exits
+    cleanly, so readers see the complete directory or none; yields the staging folder's path.
+
+    An existing empty `path` counts as absent; any other existing `path` is an error (FileExistsError, checked before
+    the block runs) unless `overwrite`, in which case it is replaced after the block succeeded. On an exception the
+    staging folder is removed and `path` is left as it was.
+    """
+    path = os.path.abspath(path)
+    parent, name = os.path.dirname(path), os.path.basename(path)
+
+    def occupied():
+        return os.path.lexists(path) and not (os.path.isdir(path) and not os.listdir(path))
+
+    if occupied() and not overwrite:
+        raise FileExistsError('%s already exists and is not empty' % path)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix='.%s.partial-' % name, dir=parent)
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders; give the usual permissions
+    try:
+        yield staging
+        if occupied() and not overwrite:
+            raise FileExistsError('%s appeared while it was being written' % path)
+        if not os.path.lexists(path):
+            os.rename(staging, path)
+            return
+        old = tempfile.mkdtemp(prefix='.%s.replaced-' % name, dir=parent)
+        os.rename(path, os.path.join(old, name))
+        try:
+            os.rename(staging, path)
+        except BaseException:
+            os.rename(os.path.join(old, name), path)
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if os.path.lexists(staging):
+            shutil.rmtree(staging, ignore_errors=True)

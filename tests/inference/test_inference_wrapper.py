@@ -81,3 +81,32 @@ def test_wrong_crops_and_checkpoints_get_clear_errors(tmp_path, random_checkpoin
         with cpu_session(graph) as sess:
             with pytest.raises(ValueError, match='mis-shaped: rpn_head/conv_cls1/weights'):
                 wrapper.restore(sess, resolve_checkpoint(random_checkpoint_dir))
+
+
+def test_kernel_inputs_mode_computes_what_the_tracker_graph_computes(random_checkpoint_dir):
+    """kernels='inputs' (the graph the export freezes): float32 inputs under the export names, kernels fed back in;
+    the same scores and boxes as the tracker's variable graph, bit for bit."""
+    from inference.exported import template_tensor_names, track_tensor_names
+    from inference.inference_wrapper import load_wrapper
+    model_config, _, _ = read_configs(random_checkpoint_dir)
+    checkpoint = resolve_checkpoint(random_checkpoint_dir)
+    exemplars, instances, _ = make_pairs(2, seed=6, instance_size=271)
+    outputs = {}
+    for mode in ('variables', 'inputs'):
+        wrapper, sess = load_wrapper(model_config, checkpoint, (271,), kernels=mode)
+        with sess:
+            if mode == 'inputs':
+                with pytest.raises(RuntimeError, match='before set_template'):
+                    wrapper.detect(sess, instances[0].astype(np.uint8))
+            outputs[mode] = []
+            for exemplar, instance in zip(exemplars, instances):
+                wrapper.set_template(sess, np.round(exemplar).astype(np.uint8))
+                outputs[mode].append(wrapper.detect(sess, np.round(instance).astype(np.uint8)))
+    for got, want in zip(outputs['inputs'], outputs['variables']):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    assert wrapper.exemplar_input.name == template_tensor_names()['inputs']['exemplar']
+    assert wrapper.exemplar_input.dtype == tf.float32 and not sess.graph.get_collection(tf.GraphKeys.LOCAL_VARIABLES)
+    assert {k: t.name for k, t in wrapper.track_outputs[271].items()} == track_tensor_names(271)['outputs']
+    with pytest.raises(ValueError, match="kernels must be one of \\('variables', 'inputs'\\), got 'fed'"):
+        InferenceWrapper(model_config, (271,), kernels='fed')

@@ -189,3 +189,47 @@ def test_tracks_the_shared_otb_dev_sequences(otb_dev_dir, tracker):
         np.testing.assert_array_equal(boxes[0], groundtruth[0])
         check_boxes_in_frame(boxes, (720, 1280))
         assert (times > 0).all()
+
+
+class StubBackend(object):
+    """A network backend without TF: one anchor (cell (12, 9), anchor 2) scores 1 with a box 16 px right of and
+    8 px above the search centre, of the template's size; every other anchor scores 0."""
+
+    exemplar_size, instance_sizes, score_sizes, num_anchors = 127, (271,), {271: 19}, 5
+
+    def __init__(self):
+        self.calls, self.closed, self.size = [], False, None
+
+    def set_template(self, exemplar_crop):
+        self.calls.append(('set_template', exemplar_crop.shape, exemplar_crop.dtype))
+
+    def detect(self, instance_crop):
+        self.calls.append(('detect', instance_crop.shape, instance_crop.dtype))
+        scores = np.zeros(19 * 19 * 5)
+        boxes = np.tile([0., 0., 40., 40.], (19 * 19 * 5, 1))
+        best = (12 * 19 + 9) * 5 + 2
+        scores[best] = 1.
+        boxes[best] = [16., -8.] + list(self.size)
+        return scores, boxes
+
+    def close(self):
+        self.closed = True
+
+
+def test_any_network_backend_plugs_into_the_tracker():
+    backend = StubBackend()
+    config = configuration.track_config_for('otb')
+    tracker = SiamRPNTracker(backend, config, name='stub')
+    frame = synthetic_sequence.frame(0)
+    box = np.array([100., 80., 40., 30.])
+    with tracker:
+        tracker.init(frame, box)
+        s_z = np.sqrt((40. + 35.) * (30. + 35.))
+        scale_z = 127. / s_z
+        backend.size = box[2:] * scale_z  # no change of scale or ratio: penalty 1, the size stays
+        result = tracker.update(frame)
+    assert backend.closed and tracker.name == 'stub'
+    assert backend.calls == [('set_template', (127, 127, 3), np.uint8), ('detect', (271, 271, 3), np.uint8)]
+    np.testing.assert_allclose(result, [100. + 16. / scale_z, 80. - 8. / scale_z, 40., 30.], rtol=1e-12)
+    with pytest.raises(ValueError, match='no 287-pixel track step'):
+        SiamRPNTracker(StubBackend(), configuration.track_config_for('big'))

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from utils.io_utils import atomic_open, read_json, write_json
+from utils.io_utils import atomic_directory, atomic_open, read_json, write_json
 
 
 def test_atomic_open_replaces_only_on_success(tmp_path):
@@ -32,3 +32,28 @@ def test_json_round_trip_and_errors(tmp_path):
         read_json(str(tmp_path / 'bad.json'))
     with pytest.raises(FileNotFoundError, match='missing.json'):
         read_json(str(tmp_path / 'missing.json'))
+
+
+def test_atomic_directory_appears_whole_and_replaces_only_when_asked(tmp_path):
+    path = str(tmp_path / 'export')
+    with atomic_directory(path) as staging:
+        assert not os.path.exists(path) and os.path.dirname(staging) == str(tmp_path)
+        open(os.path.join(staging, 'a.txt'), 'w').write('first')
+    assert os.listdir(path) == ['a.txt'] and os.stat(path).st_mode & 0o755 == 0o755
+    with pytest.raises(FileExistsError, match='already exists'):
+        with atomic_directory(path):
+            raise AssertionError('the block must not run')
+    with pytest.raises(RuntimeError):
+        with atomic_directory(path, overwrite=True) as staging:
+            open(os.path.join(staging, 'b.txt'), 'w').write('partial')
+            raise RuntimeError('interrupted')
+    assert os.listdir(path) == ['a.txt']  # left as it was
+    with atomic_directory(path, overwrite=True) as staging:
+        open(os.path.join(staging, 'b.txt'), 'w').write('second')
+    assert os.listdir(path) == ['b.txt']
+    assert sorted(os.listdir(str(tmp_path))) == ['export']  # no staging or replaced folders left
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with atomic_directory(str(empty)) as staging:  # an empty folder counts as absent
+        open(os.path.join(staging, 'c.txt'), 'w').write('third')
+    assert os.listdir(str(empty)) == ['c.txt']
