@@ -170,6 +170,52 @@ TRAIN_CONFIG = {
             'key_margin': 60,  # with target_color: scene pixels closer than this (max channel difference) change
         },
     },
+    # ---- Real training datasets in their original layouts (datasets/sources/, datasets/real_data.py,
+    # scripts/prepare_training_data.py). One build curates the selected datasets into one imdb pair and one LMDB;
+    # the weights and frame distances below become train_data_config.source_weights / source_max_frame_dist.
+    'real_data_config': {
+        'output_dir': 'data/real',  # curated/, train/validation imdbs, lmdb/, summary.json and data_config.json
+        'datasets': ['det2014', 'vid2015', 'lasot', 'got10k'],  # built by default: the earlier TF port's four datasets
+        'validation_ratio': 0.01,  # share of each dataset's videos held out for the validation imdb (split by video)
+        'split_seed': 0,  # seed of the train/validation split
+        'sources': {  # dataset name -> its layout, unpacked folder, parser options and sampling settings
+            'det2014': {
+                'layout': 'imagenet_det',  # parser (datasets/sources/imagenet.py): every object is a 1-frame track
+                'root': 'data/ILSVRC2015',  # holds Data/DET + Annotations/DET (or the ILSVRC2014 DET download folders)
+                'options': {},  # parser arguments, e.g. {'subsets': ['train']} (default: train and val when present)
+                'weight': 1.0,  # weight among image sources (DET is the only one; image_ratio sets the image share)
+                'max_frame_dist': None,  # per-source max_frame_dist (None: the reader's; image tracks have 1 frame)
+            },
+            'vid2015': {
+                'layout': 'imagenet_vid',  # parser (datasets/sources/imagenet.py): one track per trackid
+                'root': 'data/ILSVRC2015',  # holds Data/VID + Annotations/VID
+                'options': {},  # e.g. {'subsets': ['train'], 'skip_occluded': True, 'skip_generated': True}
+                'weight': 1.0,  # sampling weight among video sources
+                'max_frame_dist': None,  # per-source max_frame_dist (None: the reader's, 100 frames as pysot's VID)
+            },
+            'got10k': {
+                'layout': 'got10k',  # parser (datasets/sources/got10k.py)
+                'root': 'data/GOT-10k',  # holds train/GOT-10k_Train_NNNNNN/
+                'options': {'subsets': ['train'], 'min_cover': 1},  # min_cover: lowest kept cover.label level (0..8)
+                'weight': 1.0,  # sampling weight among video sources
+                'max_frame_dist': None,  # per-source max_frame_dist (None: the reader's)
+            },
+            'lasot': {
+                'layout': 'lasot',  # parser (datasets/sources/lasot.py)
+                'root': 'data/LaSOT',  # holds <class>/<class>-<n>/img/
+                'options': {'split': 'train'},  # 'train' leaves out the 280 protocol-II test sequences; 'all'
+                'weight': 0.25,  # long, redundant videos: pytracking's DiMP samples LaSOT at 0.25 of GOT-10k
+                'max_frame_dist': None,  # per-source max_frame_dist (None: the reader's)
+            },
+            'youtube_bb': {
+                'layout': 'youtube_bb',  # parser (datasets/sources/youtube_bb.py)
+                'root': 'data/youtube-bb',  # holds yt_bb_detection_*.csv and <youtube_id>/<timestamp_ms>.jpg frames
+                'options': {'fps': 30.0},  # timestamps -> frame indices (delta-t in video frames); also frames_dir
+                'weight': 1.0,  # sampling weight among video sources
+                'max_frame_dist': 90,  # annotations are 1 s (30 frames) apart: pairs up to 3 s apart (pysot's range 3)
+            },
+        },
+    },
 }
 
 # Tracker hyper-parameters of DaSiamRPN's released models. `preset` picks one; explicit keys override it.

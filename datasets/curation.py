@@ -98,7 +98,7 @@ def curate_video(source, video_name, output_dir, curation_config):
 
 def _write_video(source, video, partial, curation_config):
     """Writes the crops and the record of `video` into the folder `partial` -> record."""
-    skipped = collections.Counter()
+    skipped = collections.Counter(video.skipped or {})  # annotations the source could not turn into frames
     unreadable = []
     kept = {track.track_id: [] for track in video.tracks}
     by_image = collections.OrderedDict()  # read each image once even when several tracks use it
@@ -149,10 +149,11 @@ def _write_video(source, video, partial, curation_config):
         'source': source.name,
         'video': video.name,
         'tracks': tracks,
-        'frames_total': int(sum(len(track.frames) for track in video.tracks)),
+        'frames_total': int(sum(len(track.frames) for track in video.tracks) + sum((video.skipped or {}).values())),
         'frames_kept': int(sum(len(track['frame_keys']) for track in tracks)),
         'skipped': dict(skipped),
         'unreadable_images': unreadable,
+        'problems': list(video.problems or []),
     }
     write_json(os.path.join(partial, VIDEO_RECORD), record)
     return record
@@ -191,7 +192,8 @@ def curate_source(source, output_dir, curation_config, processes=None, max_video
       progress: show a tqdm bar.
     Returns:
       summary dict: source, videos (total/curated/existing/failed), failed {video: error}, tracks, frames_kept,
-      frames_total, skipped {reason: count}, unreadable_images [names], records [video records], seconds.
+      frames_total, skipped {reason: count}, unreadable_images [names], problems [source messages naming bad
+      annotation files or rows], records [video records], seconds.
     """
     start = time.time()
     names = source.video_names()
@@ -204,7 +206,7 @@ def curate_source(source, output_dir, curation_config, processes=None, max_video
     summary = {'source': source.name, 'description': source.describe(),
                'videos': {'total': len(names), 'curated': 0, 'existing': 0, 'failed': 0},
                'failed': {}, 'tracks': 0, 'frames_total': 0, 'frames_kept': 0, 'skipped': collections.Counter(),
-               'unreadable_images': [], 'records': []}
+               'unreadable_images': [], 'problems': [], 'records': []}
     with tqdm(total=len(tasks), desc='curate %s' % source.name, unit='video', disable=not progress) as bar:
         for name, record, status, error in imap_unordered(_curate_task, tasks, processes):
             summary['videos'][status] += 1
@@ -216,18 +218,21 @@ def curate_source(source, output_dir, curation_config, processes=None, max_video
                 summary['frames_total'] += record['frames_total']
                 summary['frames_kept'] += record['frames_kept']
                 summary['skipped'].update(record['skipped'])
-                summary['unreadable_images'].extend(record['unreadable_images'])
             bar.update(1)
             bar.set_postfix(frames=summary['frames_kept'], skipped=sum(summary['skipped'].values()),
                             failed=summary['videos']['failed'])
+    # Workers finish in any order; report per-video lists in video order so summaries are reproducible.
     summary['records'].sort(key=lambda r: r['video'])
+    for record in summary['records']:
+        summary['unreadable_images'].extend(record['unreadable_images'])
+        summary['problems'].extend(record.get('problems', []))
     summary['skipped'] = dict(summary['skipped'])
     summary['seconds'] = time.time() - start
     return summary
 
 
-def format_summary(summary):
-    """Human-readable multi-line text of a curate_source summary."""
+def format_summary(summary, max_problems=50):
+    """Human-readable multi-line text of a curate_source summary (at most `max_problems` annotation problems)."""
     videos = summary['videos']
     lines = ['source %s: %d videos (%d curated now, %d already done, %d failed), %d tracks, %d/%d frames kept '
              'in %.1f s' % (summary['source'], videos['total'], videos['curated'], videos['existing'],
@@ -239,6 +244,11 @@ def format_summary(summary):
         lines.append('  FAILED video %s: %s' % (name, error))
     for message in summary['unreadable_images']:
         lines.append('  unreadable image %s' % message)
+    problems = summary.get('problems', [])
+    for message in problems[:max_problems]:
+        lines.append('  annotation problem: %s' % message)
+    if len(problems) > max_problems:
+        lines.append('  ... and %d more annotation problems' % (len(problems) - max_problems))
     return '\n'.join(lines)
 
 

@@ -5,10 +5,20 @@
 """
 
 from datasets.sources.base import Frame, SequenceSource, Track, Video  # noqa: F401
+from datasets.sources.got10k import GOT10kSource
+from datasets.sources.imagenet import ImageNetDETSource, ImageNetVIDSource
+from datasets.sources.lasot import LaSOTSource
 from datasets.sources.otb import OTBSource
+from datasets.sources.youtube_bb import YouTubeBBSource
 
 SOURCES = {
     'otb': OTBSource,
+    # The public training datasets in their original layouts (issue 4; conventions in each module's docstring).
+    'imagenet_vid': ImageNetVIDSource,
+    'imagenet_det': ImageNetDETSource,
+    'got10k': GOT10kSource,
+    'lasot': LaSOTSource,
+    'youtube_bb': YouTubeBBSource,
 }
 
 

@@ -26,8 +26,15 @@ Track = collections.namedtuple('Track', ['track_id', 'frames'])
 Track.__doc__ = """One object's track in a video: `track_id` (str, unique in the video, no '/') and its frames in
 temporal order (frame indices strictly increasing)."""
 
-Video = collections.namedtuple('Video', ['name', 'tracks'])
-Video.__doc__ = """A video: its `name` (unique in the source; may contain '/' for nested folders) and its tracks."""
+Video = collections.namedtuple('Video', ['name', 'tracks', 'skipped', 'problems'])
+Video.__new__.__defaults__ = (None, None)
+Video.__doc__ = """A video: its `name` (unique in the source; may contain '/' for nested folders) and its tracks.
+
+  skipped: optional {reason: count} of annotations the source could not turn into frames of a track (e.g. empty or
+      missing XML files, unparsable rows, frames that were never decoded); the core adds them to the video's skip
+      counts and to its frame total.
+  problems: optional list of messages naming the files (and lines) behind those skips, reported in the summary.
+"""
 
 # Skip reasons the core itself assigns (sources may add their own).
 SKIP_NAN_BOX = 'nan_box'
