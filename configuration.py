@@ -216,6 +216,49 @@ TRAIN_CONFIG = {
             },
         },
     },
+
+    # ---- Training: optimiser, schedule, stages, towers, checkpoints, logging (train_siamese_model.py, utils/) ---------
+    # Defaults are pysot's SiamRPN schedule: momentum SGD, weight decay 1e-4 (embed/rpn configs), 5 warm-up epochs
+    # stepping 0.005 -> 0.01, then log-space 0.01 -> 0.0005 over the remaining epochs, gradient clip 10.
+    'optimizer_config': {
+        'optimizer': 'MOMENTUM',  # 'MOMENTUM', 'SGD' or 'ADAM'
+        'momentum': 0.9,  # MOMENTUM: momentum (pysot 0.9)
+        'use_nesterov': False,  # MOMENTUM: Nesterov momentum
+        'adam_beta1': 0.9,  # ADAM: decay of the first-moment estimate
+        'adam_beta2': 0.999,  # ADAM: decay of the second-moment estimate
+        'adam_epsilon': 1e-8,  # ADAM: epsilon
+    },
+    'lr_config': {
+        'warmup': 'step',  # None, 'linear' or 'step' warm-up from warmup_start_lr to the decay's first rate (pysot step)
+        'warmup_epochs': 5,  # warm-up length in whole epochs (pysot 5)
+        'warmup_start_lr': 0.005,  # rate of the first warm-up epoch (pysot 0.005)
+        'warmup_step_epochs': 1,  # 'step' warm-up: epochs between rate changes (pysot 1)
+        'policy': 'log_space',  # decay after the warm-up: 'log_space', 'exponential', 'cosine' or 'piecewise_constant'
+        'initial_lr': 0.01,  # first rate of 'log_space', 'exponential' and 'cosine' (pysot 0.01)
+        'end_lr': 0.0005,  # last rate of 'log_space' and 'cosine' (pysot 0.0005)
+        'lr_decay_factor': 0.8,  # 'exponential': rate factor per num_epochs_per_decay epochs
+        'num_epochs_per_decay': 1,  # 'exponential': epochs per lr_decay_factor
+        'lr_boundaries': [20, 40],  # 'piecewise_constant': epochs (from the start) where the rate changes
+        'lr_values': [0.01, 0.001, 0.0001],  # 'piecewise_constant': rates, one more than lr_boundaries
+        'staircase': True,  # change the rate once per epoch (pysot); False: every step through the same values
+    },
+    'clip_gradients': 10.0,  # clip the tower-averaged gradients to this global norm (pysot 10); None: no clipping
+    # Stages run in order of start_epoch; layers outside trainable_scopes ('all' or scopes such as 'rpn_head',
+    # 'siamrpn_alexnet/conv4') are frozen, their BN statistics too; lr_mult scales the rate during the stage.
+    'stages': [{'start_epoch': 0, 'trainable_scopes': 'all', 'lr_mult': 1.0}],  # one stage: everything trains
+    'tower_config': {
+        'devices': None,  # tower devices, e.g. ['/gpu:0', '/gpu:1'] or ['/cpu:0', '/cpu:1']; None: from num_gpus
+        'num_gpus': 1,  # towers on /gpu:0..n-1 when devices is None; no visible GPU: one tower on /cpu:0
+        'variable_device': None,  # the variables' device; None: /cpu:0 with several towers, else the tower's
+    },
+    'save_model_every_n_steps': 5000,  # checkpoint period; also at step 0, at each stage end and at the end
+    'max_checkpoints_to_keep': 10,  # older checkpoints are deleted
+    'log_every_n_steps': 10,  # period of the log line (step, loss, examples/s, ETA)
+    'summary_every_n_steps': 100,  # period of the TensorBoard scalars and images
+    'validation_every_n_steps': 5000,  # period of validation (and at the end)
+    'validation_batches': 20,  # validation batches averaged per validation (0: no validation)
+    'abort_after_nonfinite_steps': 100,  # stop after this many non-finite steps in a row (None: never)
+    'nan_injection_steps': [],  # test switch: global steps whose batch is replaced by NaN (checks the guard)
 }
 
 # Tracker hyper-parameters of DaSiamRPN's released models. `preset` picks one; explicit keys override it.

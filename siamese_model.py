@@ -42,7 +42,7 @@ class SiameseModel(object):
     """SiamRPN-AlexNet: embedding -> template kernels -> correlation -> per-anchor scores and boxes (-> loss)."""
 
     def __init__(self, model_config, train_config=None, mode='train', inputs=None, instance_size=None,
-                 frozen_layers=(), seed=None):
+                 frozen_layers=(), seed=None, defer_bn_updates=False):
         """
         Args:
           model_config: MODEL_CONFIG.
@@ -52,6 +52,9 @@ class SiameseModel(object):
           instance_size: search image side; defaults to model_config['x_image_size'].
           frozen_layers: embedding layers (e.g. 'conv1') whose conv and BN are frozen (staged training).
           seed: op-level seed of the target subsampling.
+          defer_bn_updates: in 'train' mode, record the BN batch statistics in the collection
+            embeddings.siamrpn_alexnet.BN_STATISTICS instead of adding update ops to UPDATE_OPS, so the trainer can
+            update the moving statistics only on finite steps (utils/train_op.py).
         """
         if mode not in MODES:
             raise ValueError('mode must be one of %s, got %r' % (MODES, mode))
@@ -74,6 +77,7 @@ class SiameseModel(object):
         self.instance_size = instance_size or model_config['x_image_size']
         self.frozen_layers = tuple(frozen_layers)
         self.seed = seed
+        self.defer_bn_updates = defer_bn_updates
 
         embed = model_config['embed_config']
         rpn = model_config['rpn_config']
@@ -126,7 +130,7 @@ class SiameseModel(object):
         """Runs the shared embedding on [B, s, s, 3] images."""
         config = self.model_config['embed_config']
         arg_scope = siamrpn_alexnet_arg_scope(config, trainable=config['train_embedding'],
-                                              is_training=self.is_training())
+                                              is_training=self.is_training(), defer_bn_updates=self.defer_bn_updates)
         with slim.arg_scope(arg_scope):
             embeds, _ = siamrpn_alexnet(images, config['width_multiplier'], self.frozen_layers, reuse=reuse)
         return embeds

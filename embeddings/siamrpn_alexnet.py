@@ -8,11 +8,26 @@
 
 Channel counts are multiplied by `width_multiplier` (2 gives DaSiamRPN's BIG model). Every conv keeps its bias,
 as in DaSiamRPN, so the parameter count matches the PyTorch model exactly.
+
+Batch normalisation is `batch_norm` below: slim's fused batch norm (same variables, same ops, same outputs) with one
+addition for training. slim creates its moving-average update ops when the layer is built, outside any tf.cond, so
+a training step cannot skip them: a batch that turns the activations into NaN would poison moving_mean and
+moving_variance even if the weight update is skipped (and a tensor decay does not help: 0 * NaN = NaN). With
+`defer_updates=True` the layer creates no update ops; it records (moving variable, batch statistic, decay) in the
+BN_STATISTICS collection, and the train op creates the updates inside its finite-step branch
+(`moving_average_updates`). By default the update ops go to UPDATE_OPS exactly as slim's do.
 """
+
+import collections
 
 import tensorflow as tf
 
 slim = tf.contrib.slim
+
+BN_STATISTICS = 'bn_batch_statistics'  # collection of BatchStatistics recorded by batch_norm(defer_updates=True)
+
+BatchStatistics = collections.namedtuple('BatchStatistics', ['variable', 'value', 'decay'])
+BatchStatistics.__doc__ = """A moving-average update to make: `variable` <- decay * variable + (1 - decay) * value."""
 
 LAYERS = ('conv1', 'conv2', 'conv3', 'conv4', 'conv5')
 BASE_CHANNELS = (96, 256, 384, 384, 256)
@@ -38,13 +53,88 @@ def weights_initializer(init_method, gain=1.0):
     raise ValueError("unknown init_method %r: expected 'kaiming_normal' or 'xavier'" % (init_method,))
 
 
-def siamrpn_alexnet_arg_scope(embed_config, trainable=True, is_training=False):
+@slim.add_arg_scope
+def batch_norm(inputs, decay=0.999, epsilon=0.001, is_training=True, trainable=True, defer_updates=False,
+               reuse=None, scope=None):
+    """Fused batch norm over the channels of NHWC `inputs` [B, H, W, C], with scale and centre.
+
+    Reproduces slim.batch_norm (its fused core-layer path): the same variables `<scope>/{gamma, beta, moving_mean,
+    moving_variance}` (model variables; the moving statistics are not trainable), created in the same order with
+    the same ops, so checkpoints, the converter and seeded initialisations are unchanged; the same outputs; and the
+    same moving-average update `moving -= (moving - batch) * (1 - decay)`, where the batch variance carries Bessel's
+    correction as slim's does.
+
+    Args:
+      decay: moving-average decay (TF sense: the weight of the old value).
+      epsilon: variance epsilon (tf.nn.fused_batch_norm raises it to at least 1.001e-5, as for slim).
+      is_training: Python bool; True normalises with the batch statistics and updates the moving ones.
+      trainable: add gamma and beta to TRAINABLE_VARIABLES.
+      defer_updates: when training, record BatchStatistics in the BN_STATISTICS collection instead of adding
+          update ops to UPDATE_OPS (the caller makes the updates, e.g. with `moving_average_updates`).
+    Returns:
+      [B, H, W, C] normalised, scaled and shifted features.
+    """
+    if not isinstance(is_training, bool):
+        raise TypeError('batch_norm: is_training must be a Python bool, got %r' % (is_training,))
+    with tf.variable_scope(scope, 'BatchNorm', [inputs], reuse=reuse):
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.get_shape().ndims != 4 or inputs.get_shape()[-1].value is None:
+            raise ValueError('batch_norm expects NHWC inputs with known channels, got shape %s' % inputs.get_shape())
+        shape = inputs.get_shape()[-1:]
+        gamma = slim.model_variable('gamma', shape=shape, initializer=tf.ones_initializer(), trainable=trainable)
+        beta = slim.model_variable('beta', shape=shape, initializer=tf.zeros_initializer(), trainable=trainable)
+        moving_mean = slim.model_variable('moving_mean', shape=shape, initializer=tf.zeros_initializer(),
+                                          trainable=False)
+        moving_variance = slim.model_variable('moving_variance', shape=shape, initializer=tf.ones_initializer(),
+                                              trainable=False)
+        if not is_training:
+            outputs, _, _ = tf.nn.fused_batch_norm(inputs, gamma, beta, mean=moving_mean, variance=moving_variance,
+                                                   epsilon=epsilon, is_training=False)
+            tf.convert_to_tensor(decay)  # slim's layer makes this constant too; keeps seeded initialisations equal
+        else:
+            outputs, mean, variance = tf.nn.fused_batch_norm(inputs, gamma, beta, epsilon=epsilon)
+            momentum = tf.convert_to_tensor(decay)
+            records = [BatchStatistics(moving_mean, mean, decay), BatchStatistics(moving_variance, variance, decay)]
+            if defer_updates:
+                for record in records:
+                    tf.add_to_collection(BN_STATISTICS, record)
+            else:
+                for record in records:
+                    update = _assign_moving_average(record.variable, record.value, momentum)
+                    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, update.op)
+        outputs.set_shape(inputs.get_shape())
+        return outputs
+
+
+def _assign_moving_average(variable, value, decay):
+    """variable -= (variable - value) * (1 - decay), colocated with the variable (slim's update op)."""
+    with tf.name_scope('AssignMovingAvg') as scope:
+        with tf.colocate_with(variable):
+            delta = (variable - value) * (1.0 - tf.convert_to_tensor(decay, variable.dtype.base_dtype))
+            return tf.assign_sub(variable, delta, name=scope)
+
+
+def moving_average_updates(records):
+    """Update ops for BatchStatistics `records`, applied in order per variable (a variable recorded by both the
+    exemplar and the instance branch takes two moving-average steps, deterministically). Returns a list of ops."""
+    last = collections.OrderedDict()
+    for record in records:
+        key = record.variable.op.name
+        dependencies = [last[key]] if key in last else []
+        with tf.control_dependencies(dependencies):
+            last[key] = _assign_moving_average(record.variable, record.value, record.decay)
+    return list(last.values())
+
+
+def siamrpn_alexnet_arg_scope(embed_config, trainable=True, is_training=False, defer_bn_updates=False):
     """slim arg_scope for the embedding.
 
     Args:
       embed_config: MODEL_CONFIG['embed_config'].
       trainable: whether variables are added to TRAINABLE_VARIABLES.
-      is_training: Python bool or bool tensor; True uses batch statistics and adds BN update ops to UPDATE_OPS.
+      is_training: Python bool; True uses batch statistics and adds BN update ops to UPDATE_OPS.
+      defer_bn_updates: with is_training, record the BN batch statistics in BN_STATISTICS instead of creating
+          update ops (the trainer updates the moving statistics only on finite steps; see batch_norm).
     """
     regularizer = None
     if embed_config['weight_decay'] and trainable:
@@ -56,13 +146,12 @@ def siamrpn_alexnet_arg_scope(embed_config, trainable=True, is_training=False):
                         padding='VALID',
                         activation_fn=None,
                         trainable=trainable):
-        with slim.arg_scope([slim.batch_norm],
+        with slim.arg_scope([batch_norm],
                             decay=embed_config['bn_momentum'],
                             epsilon=embed_config['bn_epsilon'],
-                            center=True,
-                            scale=True,
                             is_training=is_training,
-                            trainable=trainable) as scope:
+                            trainable=trainable,
+                            defer_updates=defer_bn_updates) as scope:
             return scope
 
 
@@ -90,7 +179,7 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
                 frozen = {} if name not in frozen_layers else {'trainable': False, 'weights_regularizer': None}
                 net = slim.conv2d(net, out, [kernel, kernel], stride=stride, scope='conv', **frozen)
                 bn_frozen = {} if name not in frozen_layers else {'trainable': False, 'is_training': False}
-                net = slim.batch_norm(net, scope='BatchNorm', **bn_frozen)
+                net = batch_norm(net, scope='BatchNorm', **bn_frozen)
                 if pool:
                     net = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID', scope='pool')
                 if relu:

@@ -1,0 +1,312 @@
+"""Tests of train_siamese_model: the training loop on the small colour-keyed synthetic dataset (towers, TensorBoard
+tags, checkpoints that the tracker loads, non-finite steps, staged training, embedding initialisation, crash
+mid-save and resume) and the Sacred experiment end to end (a training subprocess SIGKILLed after its first checkpoint
+past step 0 resumes with the same command and finishes; Sacred records both runs)."""
+
+import copy
+import glob
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.training import checkpoint_management
+
+import configuration
+from inference.checkpoint_io import random_values, save_checkpoint_dir, save_random_checkpoint_dir
+from inference.tracker import SiamRPNTracker
+from tests.conftest import PROJECT_ROOT, tiny_model_config
+from train_siamese_model import checkpoint_step, train
+from utils import train_summaries as summaries
+from utils.box_io import read_otb_boxes
+
+DEEP = ['siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head']
+MODEL_SCOPES = ('siamrpn_alexnet', 'rpn_head')
+
+
+def tiny_run(dataset, train_dir, steps, batch_size=4, **train_overrides):
+    """(model_config, train_config, track_config) of a tiny run on the keyed dataset: width 0.0625, C 8, `steps`
+    steps of `batch_size` pairs in one epoch, Adam at a constant 1e-3, everything logged and saved every step."""
+    model_config = tiny_model_config()
+    train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
+    train_config['train_dir'] = str(train_dir)
+    for key, imdb in (('train_data_config', 'train_imdb'), ('validation_data_config', 'validation_imdb')):
+        train_config[key].update(input_imdb=dataset[imdb], lmdb_path=dataset['lmdb_path'], batch_size=batch_size,
+                                 prefetch_threads=1, prefetch_capacity=4 * batch_size, seed=11)
+    train_config['train_data_config'].update(epoch=1, num_examples_per_epoch=steps * batch_size)
+    train_config['optimizer_config']['optimizer'] = 'ADAM'
+    train_config['lr_config'].update(warmup=None, policy='piecewise_constant', lr_boundaries=[], lr_values=[1e-3])
+    train_config.update(save_model_every_n_steps=1, log_every_n_steps=1, summary_every_n_steps=1,
+                        validation_every_n_steps=1000, validation_batches=1, max_checkpoints_to_keep=100)
+    for key, value in train_overrides.items():
+        if isinstance(value, dict):
+            train_config[key].update(value)
+        else:
+            train_config[key] = value
+    return model_config, train_config, configuration.track_config_for('otb')
+
+
+def checkpoint_values(train_dir, step):
+    """{variable name: value} of train_dir/model.ckpt-<step>."""
+    path = os.path.join(str(train_dir), 'model.ckpt-%d' % step)
+    return {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
+
+
+def model_names(values):
+    return sorted(n for n in values if n.split('/')[0] in MODEL_SCOPES and '/Adam' not in n)
+
+
+def event_tags(train_dir):
+    """{tag: [values]} of every event file in train_dir (simple values, or the image proto)."""
+    tags = {}
+    for path in glob.glob(os.path.join(str(train_dir), 'events.out.tfevents.*')):
+        for event in tf.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(value.image if value.HasField('image') else value.simple_value)
+    return tags
+
+
+def test_two_cpu_towers_train_log_every_tag_and_save_a_checkpoint_the_tracker_loads(keyed_dataset, tmp_path):
+    train_dir = tmp_path / 'run'
+    configs = tiny_run(keyed_dataset, train_dir, steps=6, tower_config={'devices': ['/cpu:0', '/cpu:1']},
+                       validation_every_n_steps=3, validation_batches=2, save_model_every_n_steps=3,
+                       summary_every_n_steps=2)
+    summary = train(*configs)
+    assert summary['global_step'] == 6 and summary['checkpoint'].endswith('model.ckpt-6')
+    assert [row['step'] for row in summary['history']['validation']] == [3, 6]
+    assert all(np.isfinite(row['loss']) for row in summary['history']['train'])
+    files = set(os.listdir(str(train_dir)))
+    assert {'checkpoint', 'model_config.json', 'train_config.json', 'track_config.json'} <= files
+    assert {'model.ckpt-%d.index' % s for s in (0, 3, 6)} <= files
+    start, end = checkpoint_values(train_dir, 0), checkpoint_values(train_dir, 6)
+    assert end['global_step'] == 6 and end['nonfinite_steps'] == 0
+    assert all(not np.array_equal(start[n], end[n]) for n in model_names(start) if n.endswith('weights'))
+
+    tags = event_tags(train_dir)
+    missing = [tag for tag in summaries.ALL_TAGS if tag not in tags]
+    assert not missing, 'TensorBoard tags missing: %s' % missing
+    assert len(tags['train/total_loss']) == 3 and len(tags['validation/mean_top_iou']) == 2
+    image = tags['train/instance'][-1]
+    decoded = cv2.imdecode(np.frombuffer(image.encoded_image_string, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (255, 2 * 255, 3) and (image.height, image.width) == (255, 510)  # 2 pairs per tower
+    assert all(np.isfinite(tags[tag]).all() for tag in summaries.TRAIN_SCALARS + summaries.VALIDATION_SCALARS)
+
+    sequence = sorted(p for p in glob.glob(os.path.join(keyed_dataset['test_dir'], '*')) if os.path.isdir(p))[0]
+    frames = sorted(glob.glob(os.path.join(sequence, 'img', '*.jpg')))[:4]
+    with SiamRPNTracker.from_checkpoint(str(train_dir)) as tracker:
+        boxes, _ = tracker.track(frames, read_otb_boxes(os.path.join(sequence, 'groundtruth_rect.txt'))[0])
+    assert boxes.shape == (4, 4) and np.isfinite(boxes).all()
+
+
+def test_a_nan_batch_is_skipped_by_the_loop(keyed_dataset, tmp_path, caplog):
+    """nan_injection_steps poisons the very first batch (before the optimizer's slots were ever updated;
+    tests/utils/test_train_op.py covers a later step): checkpoints 0 and 1 hold the same weights, BN statistics and
+    optimizer slots; the counter says 1, the skip is logged, and the next step trains everything."""
+    train_dir = tmp_path / 'run'
+    with caplog.at_level(logging.INFO, logger='train_siamese_model'):
+        summary = train(*tiny_run(keyed_dataset, train_dir, steps=3, nan_injection_steps=[0]))
+    assert summary['global_step'] == 3
+    zero, one, two = (checkpoint_values(train_dir, s) for s in (0, 1, 2))
+    assert one['nonfinite_steps'] == 1 and zero['nonfinite_steps'] == 0 and two['nonfinite_steps'] == 1
+    assert any(name.endswith('/Adam_1') for name in zero)
+    changed = sorted(n for n in zero if not np.array_equal(zero[n], one[n]))
+    assert changed == ['global_step', 'nonfinite_steps'], changed
+    assert 'siamrpn_alexnet/conv2/BatchNorm/moving_variance' in zero
+    trained = [n for n in model_names(one) if not np.array_equal(one[n], two[n])]
+    assert len(trained) == len(model_names(one)) == 40  # the next step trains every weight and statistic
+    assert any('step 1 skipped' in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    assert event_tags(train_dir)['train/skipped_nonfinite_steps'] == [1., 1., 1.]
+
+
+def test_staged_training_freezes_then_trains_everything(keyed_dataset, tmp_path, caplog):
+    """Stage 1 (epoch 0) trains conv4, conv5 and the head; stage 2 (from epoch 1) everything at a tenth of the rate."""
+    train_dir = tmp_path / 'run'
+    configs = tiny_run(keyed_dataset, train_dir, steps=2, stages=[
+        {'start_epoch': 0, 'trainable_scopes': DEEP, 'lr_mult': 1.0},
+        {'start_epoch': 1, 'trainable_scopes': 'all', 'lr_mult': 0.1}])
+    configs[1]['train_data_config']['epoch'] = 2
+    with caplog.at_level(logging.INFO, logger='train_siamese_model'):
+        summary = train(*configs)
+    assert summary['global_step'] == 4
+    values = [checkpoint_values(train_dir, s) for s in range(5)]
+    names = model_names(values[0])
+    assert len(names) == 40  # 5 x (conv weights, biases, BN gamma, beta, moving mean, moving variance) + 5 x 2 head
+    frozen = [n for n in names if n.split('/')[1] in ('conv1', 'conv2', 'conv3')]
+    deep = [n for n in names if n not in frozen]
+    for before, after in ((values[0], values[1]), (values[1], values[2])):  # stage 1 steps
+        assert all(np.array_equal(before[n], after[n]) for n in frozen)
+        assert all(not np.array_equal(before[n], after[n]) for n in deep)
+    assert any('moving_mean' in n for n in frozen) and any('moving_variance' in n for n in deep)
+    changed = [n for n in names if not np.array_equal(values[2][n], values[3][n])]
+    assert changed == names  # stage 2: every variable trains, BN statistics included
+    rates = [row['learning_rate'] for row in summary['history']['train']]
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-4, 1e-4], rtol=1e-6)
+    assert any('stage 2/2' in r.getMessage() for r in caplog.records)
+
+
+def test_embedding_is_initialised_from_a_checkpoint_on_a_fresh_start_only(keyed_dataset, tmp_path, caplog):
+    model_config = tiny_model_config()
+    embedding = random_values(model_config, seed=9)
+    embedding = {k: v for k, v in embedding.items() if k.startswith('siamrpn_alexnet/')}
+    prefix = save_checkpoint_dir(str(tmp_path / 'embedding'), embedding, model_config, scopes=('siamrpn_alexnet',))
+    train_dir = tmp_path / 'run'
+    model_config, train_config, track_config = tiny_run(keyed_dataset, train_dir, steps=1)
+    model_config['embed_config']['embedding_checkpoint_file'] = str(tmp_path / 'embedding')
+    train(model_config, train_config, track_config)
+    start = checkpoint_values(train_dir, 0)
+    assert all(np.array_equal(start[name], value) for name, value in embedding.items())
+    other = save_checkpoint_dir(str(tmp_path / 'other'), {k: v + 1 for k, v in embedding.items()}, model_config,
+                                scopes=('siamrpn_alexnet',))
+    model_config['embed_config']['embedding_checkpoint_file'] = other
+    train_config['train_data_config']['num_examples_per_epoch'] = 2 * 4
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='train_siamese_model'):
+        train(model_config, train_config, track_config)
+    assert not any('embedding initialised' in r.getMessage() for r in caplog.records)
+    assert any('resuming from' in r.getMessage() for r in caplog.records)
+    resumed = checkpoint_values(train_dir, 2)
+    weights = 'siamrpn_alexnet/conv1/conv/weights'
+    assert np.abs(resumed[weights] - embedding[weights]).max() < 0.5  # trained on from the first file, not the other
+    assert prefix.endswith('model.ckpt-0')
+
+
+def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_the_run_resumes(keyed_dataset, tmp_path, caplog,
+                                                                             monkeypatch):
+    """The save of step 4 dies after the data and index files are written but before the `checkpoint` index file is
+    replaced (and a half-written temporary of step 5 lies around): the latest checkpoint is still step 3, it loads,
+    and re-running resumes from it and finishes."""
+    train_dir = tmp_path / 'run'
+    configs = tiny_run(keyed_dataset, train_dir, steps=3)
+    train(*configs)
+    configs[1]['train_data_config']['num_examples_per_epoch'] = 5 * 4
+    original = checkpoint_management.update_checkpoint_state_internal
+
+    def crash_at_step_4(save_dir, model_checkpoint_path, *args, **kwargs):
+        if model_checkpoint_path.endswith('model.ckpt-4'):
+            partial = os.path.join(save_dir, 'model.ckpt-5_temp_0123456789abcdef')
+            os.makedirs(partial)
+            with open(os.path.join(partial, 'part-00000-of-00001.data-00000-of-00001'), 'wb') as stream:
+                stream.write(b'\x00' * 100)
+            raise RuntimeError('simulated crash while saving')
+        return original(save_dir, model_checkpoint_path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_management, 'update_checkpoint_state_internal', crash_at_step_4)
+    with pytest.raises(RuntimeError, match='simulated crash'):
+        train(*configs)
+    monkeypatch.setattr(checkpoint_management, 'update_checkpoint_state_internal', original)
+    assert os.path.isfile(str(train_dir / 'model.ckpt-4.index'))
+    assert tf.train.latest_checkpoint(str(train_dir)).endswith('model.ckpt-3')
+    with SiamRPNTracker.from_checkpoint(str(train_dir)):
+        pass
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='train_siamese_model'):
+        summary = train(*configs)
+    assert any('resuming from' in r.getMessage() and r.getMessage().endswith('(global step 3)')
+               for r in caplog.records)
+    assert summary['global_step'] == 5 and tf.train.latest_checkpoint(str(train_dir)).endswith('model.ckpt-5')
+    assert checkpoint_values(train_dir, 5)['global_step'] == 5
+    assert train(*configs)['global_step'] == 5  # a finished run stays finished
+
+
+def test_errors_before_any_work(keyed_dataset, tmp_path):
+    configs = tiny_run(keyed_dataset, tmp_path / 'run', steps=1, stages=[
+        {'start_epoch': 0, 'trainable_scopes': ['siamrpn_alexnet/conv4/conv'], 'lr_mult': 1.0}])
+    with pytest.raises(ValueError, match='names part of embedding layer conv4'):
+        train(*configs)
+    with pytest.raises(ValueError, match='not a multiple of the 3 towers'):
+        train(*tiny_run(keyed_dataset, tmp_path / 'run', steps=1,
+                        tower_config={'devices': ['/cpu:0', '/cpu:1', '/cpu:2']}))
+    with pytest.raises(ValueError, match='optimizer_config.optimizer'):
+        train(*tiny_run(keyed_dataset, tmp_path / 'run', steps=1, optimizer_config={'optimizer': 'LBFGS'}))
+    other = tmp_path / 'other'
+    save_random_checkpoint_dir(str(other), tiny_model_config(0.125, 8))
+    with pytest.raises(ValueError, match='another model.*model_config.embed_config.width_multiplier'):
+        train(*tiny_run(keyed_dataset, other, steps=1))
+    assert not os.path.exists(str(tmp_path / 'run'))
+
+
+EXPERIMENT = os.path.join(PROJECT_ROOT, 'experiments', 'SiamRPN-AlexNet.py')
+TRAIN_DIR = os.path.join('Logs', 'SiamRPN', 'track_model_checkpoints', 'SiamRPN-AlexNet')
+STEPS = 12
+
+
+def command(dataset):
+    """The experiment with `with` overrides: the keyed dataset, a tiny model and 12 steps of 4 pairs."""
+    updates = ['train_config.%s.input_imdb=%s' % (reader, dataset[imdb])
+               for reader, imdb in (('train_data_config', 'train_imdb'), ('validation_data_config', 'validation_imdb'))]
+    updates += ['train_config.%s.lmdb_path=%s' % (reader, dataset['lmdb_path'])
+                for reader in ('train_data_config', 'validation_data_config')]
+    updates += ['train_config.%s.%s' % (reader, setting) for reader in ('train_data_config', 'validation_data_config')
+                for setting in ('batch_size=4', 'prefetch_threads=1', 'prefetch_capacity=16')]
+    updates += ['model_config.embed_config.width_multiplier=0.0625', 'model_config.rpn_config.feature_out=8',
+                'train_config.train_data_config.epoch=1',
+                'train_config.train_data_config.num_examples_per_epoch=%d' % (4 * STEPS),
+                'train_config.lr_config.warmup=None', 'train_config.save_model_every_n_steps=3',
+                'train_config.validation_every_n_steps=6', 'train_config.validation_batches=1',
+                'train_config.summary_every_n_steps=3', 'train_config.log_every_n_steps=1']
+    return [sys.executable, EXPERIMENT, 'with'] + updates
+
+
+def saved_step(train_dir):
+    """Global step of the latest checkpoint (-1 when there is none)."""
+    latest = tf.train.latest_checkpoint(train_dir) if os.path.isfile(os.path.join(train_dir, 'checkpoint')) else None
+    return checkpoint_step(latest) if latest else -1
+
+
+def test_killed_training_resumes_where_its_checkpoint_left_off(keyed_dataset, tmp_path):
+    train_dir = str(tmp_path / TRAIN_DIR)
+    log_path = str(tmp_path / 'first.log')
+    with open(log_path, 'wb') as log:
+        process = subprocess.Popen(command(keyed_dataset), cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while saved_step(train_dir) < 3:
+            assert process.poll() is None, 'training ended before its first checkpoint: %s' % open(log_path).read()
+            assert time.time() < deadline, 'no checkpoint past step 0 after 240 s: %s' % open(log_path).read()
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    killed_at = saved_step(train_dir)
+    assert 3 <= killed_at < STEPS and process.returncode == -signal.SIGKILL
+
+    result = subprocess.run(command(keyed_dataset), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=300)
+    output = result.stdout.decode()
+    assert result.returncode == 0, output
+    assert 'resuming from %s (global step %d)' % (os.path.join(TRAIN_DIR, 'model.ckpt-%d' % killed_at),
+                                                   killed_at) in output, output
+    assert 'step %d/%d' % (killed_at + 1, STEPS) in output and 'step 1/%d' % STEPS not in output
+    assert saved_step(train_dir) == STEPS
+    assert 'training finished at step %d' % STEPS in output
+
+    runs = sorted(glob.glob(str(tmp_path / 'Logs' / 'SiamRPN' / 'SiamRPN-AlexNet' / 'sacred' / '[0-9]*')))
+    assert len(runs) == 2
+    statuses = [json.load(open(os.path.join(run, 'run.json')))['status'] for run in runs]
+    assert statuses == ['RUNNING', 'COMPLETED']  # the killed run never reported an end
+    config = json.load(open(os.path.join(runs[1], 'config.json')))
+    assert config['model_config']['embed_config']['width_multiplier'] == 0.0625
+    assert json.load(open(os.path.join(train_dir, 'model_config.json')))['rpn_config']['feature_out'] == 8
+    starts = [event.step for path in glob.glob(os.path.join(train_dir, 'events.out.tfevents.*'))
+              for event in events(path) if event.HasField('session_log')]
+    assert killed_at in starts  # TensorBoard drops the killed run's events past the resumed step
+
+
+def events(path):
+    """The events of a file; the killed writer's last record may be cut short, as TensorBoard tolerates."""
+    try:
+        for event in tf.train.summary_iterator(path):
+            yield event
+    except tf.errors.DataLossError:
+        return

@@ -1,0 +1,578 @@
+"""Trains SiamRPN-AlexNet: the Sacred experiment `ex` that the scripts in experiments/ configure and run.
+
+  python experiments/SiamRPN-AlexNet.py                                    # a named run (see experiments/)
+  python experiments/SiamRPN-AlexNet.py with train_config.train_data_config.batch_size=8 \\
+      train_config.train_data_config.epoch=1                               # Sacred command-line overrides
+  python experiments/SiamRPN-AlexNet.py print_config                       # the run's full configuration
+
+The configuration is configuration.py's MODEL_CONFIG / TRAIN_CONFIG / TRACK_CONFIG; an experiment script adds its
+updates (`run_experiment(run_name, config_updates, config_scopes)`), then Sacred applies the command line's `with
+key=value` assignments, which win over both (a key that does not exist is an error unless --force). A
+FileStorageObserver records each run (config, host, sources, captured output) under `<LOG_DIR>/<run>/sacred`;
+checkpoints, config JSON and TensorBoard events go to train_config['train_dir'].
+
+From Python, without Sacred: `train_siamese_model.train(model_config, train_config, track_config)`.
+
+The training loop (`train`):
+  summary = train(model_config, train_config, track_config)   # what the Sacred main runs
+
+One run:
+  1. data: the configured imdb + LMDB, or (train_data_config.input_imdb None) the embedded synthetic dataset, built
+     if missing (datasets.synthetic) and announced in the log;
+  2. train_dir: the latest checkpoint decides where to start (global step and stage); model_config must equal the
+     saved model_config.json; the three config JSON files are (re)written atomically;
+  3. per stage (utils/train_stages.py) a graph: queue readers, towers, the guarded train op (utils/train_op.py), a
+     validation model sharing the variables, a Saver; variables restored from the latest checkpoint (variables it
+     lacks, e.g. optimizer slots of layers unfrozen by this stage, are initialised), or initialised (the embedding
+     from `embedding_checkpoint_file` when set) on a fresh start, which saves model.ckpt-0 at once;
+  4. per step: the batch is dequeued in one session.run (data wait) and fed to the train step (compute), so the two
+     times are measured separately; logs, summaries, validation and checkpoints at their periods; a checkpoint at
+     each stage end and at the end.
+
+Checkpoints are `train_dir/model.ckpt-<global step>` (the number of completed steps; model.ckpt-0 is the untrained
+start). tf.train.Saver writes the data and index files under temporary names and renames them, then replaces the
+`checkpoint` index file atomically, and deletes checkpoints beyond max_checkpoints_to_keep only after that; a crash
+mid-save therefore leaves the previous checkpoint as the latest, intact (tests/test_train_siamese_model.py).
+"""
+
+import copy
+import json
+import logging
+import os
+import os.path as osp
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+from sacred import Experiment, SETTINGS
+from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
+
+import configuration
+from datasets.dataloader import DataLoader
+from datasets.synthetic import build_synthetic_dataset, use_synthetic_data
+from siamese_model import SiameseModel
+from utils import train_schedules as schedules, train_stages as staging, train_summaries as summaries
+from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, resolve_checkpoint, write_configs
+from utils.io_utils import read_json
+from utils.towers import build_towers, compute_gradients, num_cpu_devices, resolve_devices, tower_device_setter
+from utils.train_op import build_train_op, nonfinite_counter
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_SCOPE = 'siamrpn_alexnet'
+_PERIODS = ('save_model_every_n_steps', 'log_every_n_steps', 'summary_every_n_steps', 'validation_every_n_steps')
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Configuration checks and the schedule's arithmetic.
+
+def steps_per_epoch(train_config):
+    """Training steps per epoch: num_examples_per_epoch / batch_size, at least 1."""
+    data = train_config['train_data_config']
+    return max(1, int(round(float(data['num_examples_per_epoch']) / int(data['batch_size']))))
+
+
+def total_steps(train_config):
+    """Steps of the whole run: epoch * steps_per_epoch."""
+    return int(round(float(train_config['train_data_config']['epoch']) * steps_per_epoch(train_config)))
+
+
+def check_train_config(train_config):
+    """Raises ValueError naming the first bad training field (schedule, optimizer, stages, periods)."""
+    data = train_config['train_data_config']
+    if not (isinstance(data['batch_size'], int) and data['batch_size'] >= 1):
+        raise ValueError('train_data_config.batch_size must be an integer >= 1, got %r' % data['batch_size'])
+    if not data['epoch'] > 0:
+        raise ValueError('train_data_config.epoch must be > 0, got %r' % data['epoch'])
+    if not data['num_examples_per_epoch'] > 0:
+        raise ValueError('train_data_config.num_examples_per_epoch must be > 0, got %r'
+                         % data['num_examples_per_epoch'])
+    schedules.check_lr_config(train_config['lr_config'], data['epoch'])
+    schedules.check_optimizer_config(train_config['optimizer_config'])
+    staging.check_stages(train_config['stages'])
+    for key in _PERIODS:
+        value = train_config[key]
+        if not (isinstance(value, int) and value >= 1):
+            raise ValueError('train_config.%s must be an integer >= 1, got %r' % (key, value))
+    if not (isinstance(train_config['validation_batches'], int) and train_config['validation_batches'] >= 0):
+        raise ValueError('train_config.validation_batches must be an integer >= 0, got %r'
+                         % train_config['validation_batches'])
+    clip = train_config['clip_gradients']
+    if clip is not None and not clip >= 0:
+        raise ValueError('train_config.clip_gradients must be None or >= 0, got %r' % clip)
+    if not isinstance(train_config['nan_injection_steps'], (list, tuple)):
+        raise ValueError('train_config.nan_injection_steps must be a list of steps, got %r'
+                         % train_config['nan_injection_steps'])
+
+
+def resolve_data(train_config):
+    """A copy of train_config whose readers point at real data: the configured imdb/LMDB, or the embedded
+    synthetic dataset (built when missing) when train_data_config.input_imdb is None. Returns (config, synthetic)."""
+    config = copy.deepcopy(train_config)
+    data, validation = config['train_data_config'], config['validation_data_config']
+    if data['input_imdb'] is not None:
+        if not data['lmdb_path']:
+            raise ValueError('train_data_config.input_imdb is set (%s) but lmdb_path is not' % data['input_imdb'])
+        if validation['input_imdb'] is None:
+            logger.info('no validation imdb configured (validation_data_config.input_imdb is None): validation is '
+                        'off')
+        return config, False
+    if data['lmdb_path'] is not None:
+        raise ValueError('train_data_config.lmdb_path is set (%s) but input_imdb is not' % data['lmdb_path'])
+    synthetic = config['synthetic_data_config']
+    logger.info('no real training data configured (train_config.train_data_config.input_imdb is None): training on '
+                'the embedded synthetic dataset in %s (built now if missing)', synthetic['root_dir'])
+    paths = build_synthetic_dataset(synthetic, config['curation_config'], log=logger.info)
+    own_validation = copy.deepcopy(validation) if validation['input_imdb'] is not None else None
+    config = use_synthetic_data(config, paths)
+    if own_validation is not None:
+        config['validation_data_config'] = own_validation
+    return config, True
+
+
+def _json_normal(value):
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def _differences(saved, current, prefix=''):
+    """Dotted keys where two config dicts differ (values as JSON would store them)."""
+    keys = []
+    for key in sorted(set(saved) | set(current)):
+        path = prefix + str(key)
+        a, b = saved.get(key, '<missing>'), current.get(key, '<missing>')
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys.extend(_differences(a, b, path + '.'))
+        elif a != b:
+            keys.append('%s (saved %r, now %r)' % (path, a, b))
+    return keys
+
+
+# model_config keys that define the network's variables and outputs: a run cannot resume with other values.
+ARCHITECTURE_KEYS = ('z_image_size', 'embed_config.embedding_name', 'embed_config.width_multiplier',
+                     'embed_config.stride', 'rpn_config.feature_out', 'rpn_config.anchor_ratios',
+                     'rpn_config.anchor_scales')
+
+
+def check_resume_configs(train_dir, model_config, train_config):
+    """Before resuming: the architecture keys of model_config must equal the saved ones (else ValueError naming
+    them); other differences (e.g. a longer schedule, another embedding_checkpoint_file, which a resume ignores)
+    are logged."""
+    changed = []
+    for filename, config in (('model_config.json', model_config), ('train_config.json', train_config)):
+        path = os.path.join(train_dir, filename)
+        if not os.path.isfile(path):
+            continue
+        prefix = filename.split('.')[0] + '.'
+        differences = _differences(read_json(path), _json_normal(config), prefix)
+        if filename == 'model_config.json':
+            fatal = [d for d in differences if d.split(' ')[0][len(prefix):] in ARCHITECTURE_KEYS]
+            if fatal:
+                raise ValueError('%s holds a checkpoint of another model, so this run cannot resume there: %s; '
+                                 'choose another train_dir or remove it' % (train_dir, '; '.join(fatal)))
+        changed.extend(differences)
+    if changed:
+        logger.warning('resuming with a changed configuration: %s', '; '.join(changed[:10]))
+
+
+def checkpoint_step(checkpoint_path):
+    """Global step stored in a checkpoint (0 when it has none)."""
+    names = dict(tf.train.list_variables(checkpoint_path))
+    if 'global_step' not in names:
+        return 0
+    return int(tf.train.load_variable(checkpoint_path, 'global_step'))
+
+
+def _format_duration(seconds):
+    seconds = int(max(seconds, 0))
+    return '%d:%02d:%02d' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The run.
+
+def train(model_config, train_config, track_config, session_config=None):
+    """Trains (or resumes) a run; returns a summary dict.
+
+    Args:
+      model_config, train_config, track_config: MODEL_CONFIG, TRAIN_CONFIG and TRACK_CONFIG dicts (plain dicts; the
+          three are saved beside the checkpoints).
+      session_config: tf.ConfigProto to use (default: soft placement, GPU memory growth, and as many CPU devices
+          as the towers name).
+    Returns:
+      {'train_dir', 'global_step', 'checkpoint', 'synthetic_data', 'seconds', 'history': {'train': [...],
+       'validation': [...]}}: history rows are the logged steps ({'step', 'loss', 'cls_loss', 'reg_loss',
+       'mean_top_iou', 'learning_rate', 'examples_per_sec', ...}) and the validations ({'step', 'total_loss',
+       'cls_loss', 'reg_loss', 'mean_top_iou'}).
+    """
+    start_time = time.time()
+    model_config, train_config, track_config = (copy.deepcopy(c) for c in (model_config, train_config, track_config))
+    check_train_config(train_config)
+    stages = staging.check_stages(train_config['stages'])
+    for stage in stages:
+        staging.frozen_layers(stage['trainable_scopes'], model_config['embed_config']['train_embedding'])
+    devices, variable_device = resolve_devices(train_config['tower_config'])
+    if train_config['train_data_config']['batch_size'] % len(devices):
+        raise ValueError('train_data_config.batch_size %d is not a multiple of the %d towers (%s)' % (
+            train_config['train_data_config']['batch_size'], len(devices), ', '.join(devices)))
+    train_config, synthetic = resolve_data(train_config)
+
+    train_dir = train_config['train_dir']
+    os.makedirs(train_dir, exist_ok=True)
+    latest = tf.train.latest_checkpoint(train_dir)
+    step = checkpoint_step(latest) if latest else 0
+    if latest:
+        check_resume_configs(train_dir, model_config, train_config)
+    write_configs(train_dir, model_config, train_config, track_config)
+
+    per_epoch, last_step = steps_per_epoch(train_config), total_steps(train_config)
+    starts = staging.stage_start_steps(stages, per_epoch)
+    embed = model_config['embed_config']
+    logger.info('run %s: %d steps (%s epochs x %d steps of %d pairs) on %s (variables on %s), width multiplier %s, '
+                'RPN channels %d, %s optimizer, %d stage(s)', train_dir, last_step,
+                train_config['train_data_config']['epoch'], per_epoch, train_config['train_data_config']['batch_size'],
+                ', '.join(devices), variable_device, embed['width_multiplier'],
+                model_config['rpn_config']['feature_out'], train_config['optimizer_config']['optimizer'], len(stages))
+    if latest:
+        logger.info('resuming from %s (global step %d)', latest, step)
+    history = {'train': [], 'validation': []}
+    if step >= last_step:
+        logger.info('%s already holds the final step %d of this schedule; nothing to train', train_dir, step)
+    while step < last_step:
+        index = staging.stage_at(stages, step, per_epoch)
+        end = min(starts[index + 1] if index + 1 < len(stages) else last_step, last_step)
+        if end <= step:  # a stage shorter than a step
+            end = step + 1
+        step = _run_stage(model_config, train_config, stages, index, step, end, devices, variable_device,
+                          session_config, history)
+    latest = tf.train.latest_checkpoint(train_dir)
+    seconds = time.time() - start_time
+    logger.info('training finished at step %d in %s; latest checkpoint %s', step, _format_duration(seconds), latest)
+    return {'train_dir': train_dir, 'global_step': step, 'checkpoint': latest, 'synthetic_data': synthetic,
+            'seconds': seconds, 'history': history}
+
+
+def _session_config(session_config, devices, variable_device):
+    if session_config is not None:
+        return session_config
+    config = tf.ConfigProto(allow_soft_placement=True,
+                            device_count={'CPU': num_cpu_devices(devices, variable_device)})
+    config.gpu_options.allow_growth = True
+    return config
+
+
+class _StageGraph(object):
+    """Everything one stage's loop runs (built by _build_stage_graph)."""
+
+
+def _build_stage_graph(model_config, train_config, stage, devices, variable_device, resume_path):
+    """Builds the stage's graph (readers, towers, train op, validation, saver, initialisation)."""
+    parts = _StageGraph()
+    graph = parts.graph = tf.Graph()
+    embed = model_config['embed_config']
+    frozen = staging.frozen_layers(stage['trainable_scopes'], embed['train_embedding'])
+    data = train_config['train_data_config']
+    with graph.as_default():
+        tf.set_random_seed(train_config['seed'])
+        with tf.device(variable_device):
+            parts.global_step = tf.train.get_or_create_global_step()
+        parts.loader = DataLoader(data, train_config['augmentation_config'], is_training=True,
+                                  exemplar_size=model_config['z_image_size'],
+                                  instance_size=model_config['x_image_size'])
+        parts.loader.build()
+        parts.batch = parts.loader.get_one_batch()
+        parts.towers = build_towers(model_config, train_config, parts.batch, devices, variable_device, 'train',
+                                    frozen, seed=train_config['seed'])
+        parts.var_list = staging.select_variables(tf.trainable_variables(), stage['trainable_scopes'])
+        compute_gradients(parts.towers, parts.var_list, variable_device)
+        with tf.device(variable_device):
+            parts.learning_rate = schedules.learning_rate(train_config['lr_config'], parts.global_step,
+                                                          steps_per_epoch(train_config), data['epoch'],
+                                                          stage['lr_mult'])
+        optimizer = schedules.make_optimizer(train_config['optimizer_config'], parts.learning_rate)
+        counter = nonfinite_counter(variable_device)
+        parts.step = build_train_op(parts.towers, parts.var_list, optimizer, parts.global_step,
+                                    train_config['clip_gradients'], counter, variable_device)
+        parts.counter = counter
+
+        parts.validation_loader = parts.validation = None
+        validation_config = train_config['validation_data_config']
+        if validation_config['input_imdb'] is not None and train_config['validation_batches'] > 0:
+            parts.validation_loader = DataLoader(validation_config, train_config['augmentation_config'],
+                                                 is_training=False, exemplar_size=model_config['z_image_size'],
+                                                 instance_size=model_config['x_image_size'])
+            parts.validation_loader.build()
+            with tf.device(tower_device_setter(devices[0], variable_device)), tf.name_scope('validation_model'):
+                parts.validation = SiameseModel(model_config, train_config, 'validation',
+                                                inputs=parts.validation_loader.get_one_batch(),
+                                                seed=train_config['seed'])
+                parts.validation.build(reuse=True)
+
+        parts.saver = tf.train.Saver(tf.global_variables(), max_to_keep=train_config['max_checkpoints_to_keep'],
+                                     save_relative_paths=True)
+        parts.restorer = None
+        if resume_path:
+            parts.restorer = _restorer(resume_path, stage)
+        elif embed['embedding_checkpoint_file']:
+            _init_embedding(embed['embedding_checkpoint_file'])
+        parts.init_op = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
+        num_model_variables = len(tf.model_variables())
+        graph.finalize()
+    logger.info('stage graph: %d of %d model variables train, frozen embedding layers: %s, learning-rate multiplier '
+                '%s', len(parts.var_list), num_model_variables, ', '.join(frozen) or 'none', stage['lr_mult'])
+    return parts
+
+
+def _restorer(checkpoint_path, stage):
+    """A Saver over the graph's variables stored in the checkpoint; checks the model variables are all there."""
+    stored = dict(tf.train.list_variables(checkpoint_path))
+    variables = tf.global_variables()
+    check_variables(checkpoint_path, tf.model_variables())  # weights and BN statistics must all be there
+    present = [v for v in variables if v.op.name in stored]
+    check_variables(checkpoint_path, present)
+    fresh = [v.op.name for v in variables if v.op.name not in stored]
+    if fresh:
+        logger.info('%d variables are not in %s and start from their initialisers (e.g. optimizer slots of layers '
+                    'this stage trains): %s%s', len(fresh), checkpoint_path, ', '.join(fresh[:4]),
+                    ' ...' if len(fresh) > 4 else '')
+    return tf.train.Saver(present)
+
+
+def _init_embedding(checkpoint_file):
+    """Initialises the siamrpn_alexnet/* variables (weights and BN statistics) from a checkpoint prefix or dir."""
+    path = checkpoint_file
+    if os.path.isdir(path):
+        path = resolve_checkpoint(path)
+    elif not tf.train.checkpoint_exists(path):
+        raise IOError('embedding_checkpoint_file %s is not a checkpoint (expected a prefix such as DIR/model.ckpt-0 '
+                      'with a .index file, or a checkpoint directory); write one with python '
+                      'scripts/convert_pretrained_model.py SRC.model --arch otb --output DIR --embedding-only' % path)
+    variables = [v for v in tf.model_variables() if v.op.name.startswith(EMBEDDING_SCOPE + '/')]
+    check_variables(path, variables)
+    tf.train.init_from_checkpoint(path, {v.op.name: v for v in variables})
+    logger.info('embedding initialised from %s (%d variables)', path, len(variables))
+
+
+def _run_stage(model_config, train_config, stages, index, start_step, end_step, devices, variable_device,
+               session_config, history):
+    """Trains stage `index` from start_step to end_step; returns the global step reached."""
+    train_dir = train_config['train_dir']
+    stage = stages[index]
+    resume_path = tf.train.latest_checkpoint(train_dir)
+    logger.info('stage %d/%d (from epoch %s): steps %d-%d, trainable scopes %s', index + 1, len(stages),
+                stage['start_epoch'], start_step, end_step, stage['trainable_scopes'])
+    parts = _build_stage_graph(model_config, train_config, stage, devices, variable_device, resume_path)
+    sess = tf.Session(graph=parts.graph, config=_session_config(session_config, devices, variable_device))
+    coord = tf.train.Coordinator()
+    threads = []
+    writer = tf.summary.FileWriter(train_dir, graph=parts.graph if start_step == 0 else None)
+    try:
+        sess.run(parts.init_op)
+        if parts.restorer is not None:
+            parts.restorer.restore(sess, resume_path)
+            writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), start_step)
+        step = int(sess.run(parts.global_step))
+        if step != start_step:
+            raise RuntimeError('the restored global step %d differs from the expected %d' % (step, start_step))
+        if resume_path is None:
+            _save(parts, sess, train_dir, step)
+        threads = tf.train.start_queue_runners(sess=sess, coord=coord)
+        step = _loop(parts, sess, coord, writer, train_config, stages, index, start_step, end_step, history)
+    finally:
+        coord.request_stop()
+        try:
+            coord.join(threads, stop_grace_period_secs=10)
+        finally:
+            writer.close()
+            sess.close()
+            parts.loader.close()
+            if parts.validation_loader is not None:
+                parts.validation_loader.close()
+    return step
+
+
+def _save(parts, sess, train_dir, step):
+    path = parts.saver.save(sess, os.path.join(train_dir, CHECKPOINT_PREFIX), global_step=step,
+                            write_meta_graph=False)
+    logger.info('saved %s', path)
+    return path
+
+
+def _validate(parts, sess, writer, train_config, step, history):
+    """Runs validation_batches batches of the validation model; logs and writes their means."""
+    model = parts.validation
+    names = ('total_loss', 'cls_loss', 'reg_loss', 'mean_top_iou')
+    values = [sess.run([getattr(model, n) for n in names]) for _ in range(train_config['validation_batches'])]
+    means = dict(zip(names, np.mean(np.array(values, np.float64), axis=0)))
+    writer.add_summary(summaries.scalar_summary({'validation/' + n: means[n] for n in names}), step)
+    history['validation'].append(dict(step=step, **{n: float(means[n]) for n in names}))
+    logger.info('validation at step %d: loss %.4f (cls %.4f, reg %.4f), mean top-box IoU %.3f', step,
+                means['total_loss'], means['cls_loss'], means['reg_loss'], means['mean_top_iou'])
+
+
+def _loop(parts, sess, coord, writer, train_config, stages, index, start_step, end_step, history):
+    """The step loop of one stage; returns the global step reached."""
+    data = train_config['train_data_config']
+    batch_size, train_dir = data['batch_size'], train_config['train_dir']
+    last_step, per_epoch = total_steps(train_config), steps_per_epoch(train_config)
+    nan_steps = set(int(s) for s in train_config['nan_injection_steps'])
+    abort_after = train_config['abort_after_nonfinite_steps']
+    step_op = parts.step
+    fetches = {'global_step': step_op.train_op, 'loss': step_op.loss, 'cls_loss': step_op.cls_loss,
+               'reg_loss': step_op.reg_loss, 'regularization_loss': step_op.regularization_loss,
+               'mean_top_iou': step_op.mean_top_iou, 'gradient_norm': step_op.gradient_norm,
+               'finite': step_op.finite, 'nonfinite_steps': step_op.nonfinite_steps,
+               'learning_rate': parts.learning_rate}
+    summary_fetches = dict(fetches, top_boxes=parts.towers[0].model.top_boxes,
+                           queue_fill_fraction=parts.loader.stats['queue_fill_fraction'],
+                           corrupt_records=parts.loader.stats['corrupt_records'])
+    tower_batch = batch_size // len(parts.towers)
+    nonfinite = int(sess.run(parts.counter))
+    nonfinite_in_a_row = 0
+    window = []  # (data wait, compute) of the steps since the last log line
+    step = start_step
+    while step < end_step:
+        if coord.should_stop():
+            break
+        begin = time.time()
+        try:
+            values = sess.run(parts.batch)
+        except tf.errors.OutOfRangeError:
+            coord.request_stop()
+            break  # the reader stopped (its error is raised by coord.join)
+        waited = time.time() - begin
+        if step in nan_steps:
+            values['instance'] = np.full_like(values['instance'], np.nan)
+            logger.warning('step %d: the batch is replaced by NaN (train_config.nan_injection_steps, a test switch)',
+                           step)
+        summarize = (step + 1) % train_config['summary_every_n_steps'] == 0
+        out = sess.run(summary_fetches if summarize else fetches, {parts.batch[k]: v for k, v in values.items()})
+        computed = time.time() - begin - waited
+        step = int(out['global_step'])
+        window.append((waited, computed))
+
+        if int(out['nonfinite_steps']) > nonfinite:
+            nonfinite = int(out['nonfinite_steps'])
+            nonfinite_in_a_row += 1
+            logger.warning('step %d skipped: loss %s, gradient norm %s are not both finite; weights and BN statistics '
+                           'are unchanged (%d non-finite steps so far)', step, out['loss'], out['gradient_norm'],
+                           nonfinite)
+            if abort_after and nonfinite_in_a_row >= abort_after:
+                raise RuntimeError('%d training steps in a row had a non-finite loss or gradient (last at step %d); '
+                                   'stopping: lower the learning rate or check the data' % (nonfinite_in_a_row, step))
+        else:
+            nonfinite_in_a_row = 0
+
+        if summarize:
+            examples_per_sec = batch_size / max(waited + computed, 1e-9)
+            scalars = {'train/total_loss': out['loss'], 'train/cls_loss': out['cls_loss'],
+                       'train/reg_loss': out['reg_loss'], 'train/regularization_loss': out['regularization_loss'],
+                       'train/learning_rate': out['learning_rate'], 'train/mean_top_iou': out['mean_top_iou'],
+                       'train/gradient_norm': out['gradient_norm'], 'train/examples_per_sec': examples_per_sec,
+                       'train/data_wait_seconds': waited, 'train/compute_seconds': computed,
+                       'train/queue_fill_fraction': out['queue_fill_fraction'],
+                       'train/skipped_nonfinite_steps': out['nonfinite_steps'],
+                       'train/corrupt_records_skipped': out['corrupt_records']}
+            writer.add_summary(summaries.scalar_summary(scalars), step)
+            exemplar_row, instance_row = summaries.draw_pairs(
+                values['exemplar'][:tower_batch], values['instance'][:tower_batch],
+                values['instance_box'][:tower_batch], out['top_boxes'], values['is_negative'][:tower_batch])
+            writer.add_summary(summaries.image_summary({'train/exemplar': exemplar_row,
+                                                        'train/instance': instance_row}), step)
+
+        if step % train_config['log_every_n_steps'] == 0 or step == end_step:
+            wait, compute = np.mean(window, axis=0)
+            rate = batch_size / max(wait + compute, 1e-9)
+            eta = (last_step - step) * (wait + compute)
+            logger.info('step %d/%d (epoch %.2f, stage %d/%d): loss %.4f (cls %.4f, reg %.4f), top-box IoU %.3f, '
+                        'lr %.3g, %.1f examples/s (data wait %.3f s + compute %.3f s per step), ETA %s', step,
+                        last_step, step / float(per_epoch), index + 1, len(stages), out['loss'], out['cls_loss'],
+                        out['reg_loss'], out['mean_top_iou'], out['learning_rate'], rate, wait, compute,
+                        _format_duration(eta))
+            history['train'].append({'step': step, 'loss': float(out['loss']), 'cls_loss': float(out['cls_loss']),
+                                     'reg_loss': float(out['reg_loss']), 'mean_top_iou': float(out['mean_top_iou']),
+                                     'learning_rate': float(out['learning_rate']), 'examples_per_sec': rate,
+                                     'data_wait_seconds': float(wait), 'compute_seconds': float(compute)})
+            window = []
+        if parts.validation is not None and (step % train_config['validation_every_n_steps'] == 0
+                                             or step == last_step):
+            _validate(parts, sess, writer, train_config, step, history)
+        if step % train_config['save_model_every_n_steps'] == 0 or step == end_step:
+            _save(parts, sess, train_dir, step)
+    return step
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The Sacred experiment.
+
+# Capture Python-level output only: the default 'fd' capture runs `tee` subprocesses, which outlive a killed run.
+SETTINGS.CAPTURE_MODE = 'sys'
+
+ex = Experiment(configuration.RUN_NAME)
+ex.captured_out_filter = apply_backspaces_and_linefeeds  # progress bars as their final state in cout.txt
+
+
+@ex.config
+def configurations():
+    # The defaults; experiments/*.py add their updates and the command line overrides single keys.
+    model_config = configuration.MODEL_CONFIG  # noqa: F841 (Sacred collects it)
+    train_config = configuration.TRAIN_CONFIG  # noqa: F841 (Sacred collects it)
+    track_config = configuration.TRACK_CONFIG  # noqa: F841 (Sacred collects it)
+
+
+def plain(value):
+    """A deep copy of a (Sacred read-only) config value made of plain dicts and lists."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+@ex.main
+def main(model_config, train_config, track_config):
+    """Trains with the run's configuration; returns the final global step (Sacred records it as the result)."""
+    summary = train(plain(model_config), plain(train_config), plain(track_config))
+    return summary['global_step']
+
+
+def sacred_dir(run_name):
+    """Where the FileStorageObserver of a run writes: <LOG_DIR>/<run>/sacred."""
+    return osp.join(configuration.LOG_DIR, run_name, 'sacred')
+
+
+def run_paths(run_name):
+    """The config updates that name a run's directories (checkpoints and tracking outputs)."""
+    return {'train_config': {'train_dir': osp.join(configuration.LOG_DIR, 'track_model_checkpoints', run_name)},
+            'track_config': {'log_dir': osp.join(configuration.LOG_DIR, 'track_model_inference', run_name)}}
+
+
+def run_experiment(run_name, config_updates=None, config_scopes=(), argv=None, doc=None):
+    """Runs `ex` from a command line as experiment `run_name` (what experiments/*.py call).
+
+    Args:
+      run_name: names the run, its train_dir and its Sacred records.
+      config_updates: nested dict of updates over the defaults (after the run's paths).
+      config_scopes: Sacred config functions applied after the updates, in order; they see the configuration so
+          far (including the command line's values, which they cannot change).
+      argv: command line (default sys.argv): `[with key=value ...]`, `print_config`, `--help`, ...
+      doc: the text `--help` prints (the experiment script's docstring).
+    Returns:
+      the Sacred Run.
+    """
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    ex.add_config(run_paths(run_name))
+    if config_updates:
+        ex.add_config(config_updates)
+    for scope in config_scopes:
+        ex.config(scope)
+    ex.observers.append(FileStorageObserver(sacred_dir(run_name)))
+    ex.path = run_name  # the experiment's name in Sacred's records and logs
+    if doc:
+        ex.doc = doc
+    return ex.run_commandline(sys.argv if argv is None else argv)
+
+
+if __name__ == '__main__':
+    run_experiment(configuration.RUN_NAME, doc=__doc__)

@@ -1,0 +1,81 @@
+"""The train op: averaged tower gradients, one global-norm clip, and a guard against non-finite steps.
+
+  finite = isfinite(loss) and isfinite(global_norm(averaged gradients))
+  tf.cond(finite,
+          apply:  clip by global norm -> optimizer.apply_gradients -> BN moving-average updates (tower 0's batch
+                  statistics, created here, inside the branch),
+          skip:   nonfinite_steps += 1)
+  then global_step += 1 (a skipped step still counts, so the schedule and the data move on).
+
+A NaN or Inf batch therefore changes neither the weights, the optimizer's slots, nor the BN moving statistics. The
+moving-average updates can only be skipped because the embedding's batch_norm (embeddings/siamrpn_alexnet.py)
+records the statistics instead of building update ops outside the cond (slim's update ops would run regardless:
+ops created outside a tf.cond are not gated by it, and 0 * NaN = NaN defeats a decay switch).
+"""
+
+import tensorflow as tf
+
+from embeddings.siamrpn_alexnet import moving_average_updates
+from utils.towers import average_gradients
+
+NONFINITE_COUNTER = 'nonfinite_steps'
+
+
+def nonfinite_counter(device=None):
+    """The int64 variable counting skipped non-finite steps (saved in checkpoints, so it survives a resume)."""
+    with tf.device(device):
+        return tf.get_variable(NONFINITE_COUNTER, shape=[], dtype=tf.int64, initializer=tf.zeros_initializer(),
+                               trainable=False)
+
+
+class TrainOp(object):
+    """Tensors of one training step.
+
+    Attributes:
+      train_op: runs one step (the guarded update, then global_step += 1); its value is the new global step.
+      loss, cls_loss, reg_loss, regularization_loss, mean_top_iou: mean over towers (scalars).
+      gradient_norm: global norm of the averaged gradients before clipping.
+      finite: bool, whether the step was applied.
+      nonfinite_steps: the counter after the step.
+    """
+
+
+def build_train_op(towers, var_list, optimizer, global_step, clip_norm, counter, variable_device):
+    """Builds the guarded train op from towers with gradients (utils/towers.py) -> TrainOp.
+
+    Args:
+      towers: list of Tower with `gradients` set; tower 0's BN statistics feed the moving averages.
+      var_list: variables being trained (aligned with the towers' gradients).
+      optimizer: a tf.train optimizer.
+      global_step: the global step variable.
+      clip_norm: clip the averaged gradients to this global norm (None or 0: no clipping).
+      counter: nonfinite_counter().
+      variable_device: device of the variables (the reduction runs there).
+    """
+    result = TrainOp()
+    with tf.device(variable_device), tf.name_scope('train_step'):
+        for name in ('total_loss', 'cls_loss', 'reg_loss', 'regularization_loss', 'mean_top_iou'):
+            value = tf.add_n([getattr(t.model, name) for t in towers]) / float(len(towers))
+            setattr(result, 'loss' if name == 'total_loss' else name, tf.identity(value, name=name))
+    grads = average_gradients(towers, variable_device)
+    with tf.device(variable_device), tf.name_scope('train_step/'):
+        result.gradient_norm = tf.global_norm(grads, name='gradient_norm')
+        result.finite = tf.logical_and(tf.is_finite(result.loss), tf.is_finite(result.gradient_norm),
+                                       name='finite')
+
+        def apply_step():
+            clipped = grads
+            if clip_norm:
+                clipped, _ = tf.clip_by_global_norm(grads, float(clip_norm), use_norm=result.gradient_norm)
+            update = optimizer.apply_gradients(list(zip(clipped, var_list)))
+            bn_updates = moving_average_updates(towers[0].bn_statistics)
+            with tf.control_dependencies([update] + bn_updates):
+                return tf.identity(counter.read_value())
+
+        def skip_step():
+            return tf.identity(tf.assign_add(counter, 1))
+
+        result.nonfinite_steps = tf.cond(result.finite, apply_step, skip_step, name='guarded_update')
+        with tf.control_dependencies([result.nonfinite_steps]):
+            result.train_op = tf.assign_add(global_step, 1, name='train_op')
+    return result
