@@ -1,11 +1,13 @@
 # SiamRPN-TF: environment, tests and demo.
 #   make test   create .venv (Python 3.7) if missing, install the pins, run the tests
+#   make demo   create .venv if missing, then: synthetic dataset -> training -> OTB table (scripts/demo.py)
 #   make venv   only create/refresh the environment
 
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+NANO_DIR ?= ../shared/peers/nanotrack-v2
 
 # Python 3.7 is required by TensorFlow 1.15. Look for it through pyenv (its root, or pyenv's default home when
 # pyenv is not on PATH), then python3.7 on PATH.
@@ -14,7 +16,7 @@ PYTHON37 ?= $(firstword $(wildcard $(PYENV_ROOT_DIR)/versions/3.7*/bin/python3.7
                         $(wildcard $(HOME)/.pyenv/versions/3.7*/bin/python3.7) \
                         $(shell command -v python3.7 2>/dev/null))
 
-.PHONY: test venv clean-venv
+.PHONY: test demo venv clean-venv
 
 venv: $(VENV)/.installed
 
@@ -37,6 +39,9 @@ $(VENV)/.installed: $(VENV)/bin/python requirements.txt setup.py
 
 test: venv
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+demo: venv
+	$(PY) scripts/demo.py --nano-dir $(NANO_DIR)
 
 clean-venv:
 	rm -rf $(VENV)

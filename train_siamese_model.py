@@ -7,8 +7,8 @@
 
 The configuration is configuration.py's MODEL_CONFIG / TRAIN_CONFIG / TRACK_CONFIG; an experiment script adds its
 updates (`run_experiment(run_name, config_updates, config_scopes)`), then Sacred applies the command line's `with
-key=value` assignments, which win over both (a key that does not exist is an error unless --force). A
-FileStorageObserver records each run (config, host, sources, captured output) under `<LOG_DIR>/<run>/sacred`;
+key=value` assignments, which win over both (a key configuration.py does not define is an error, see
+check_config_keys). A FileStorageObserver records each run (config, host, sources, captured output) under `<LOG_DIR>/<run>/sacred`;
 checkpoints, config JSON and TensorBoard events go to train_config['train_dir'].
 
 From Python, without Sacred: `train_siamese_model.train(model_config, train_config, track_config)`.
@@ -530,10 +530,44 @@ def plain(value):
     return value
 
 
+# Dicts whose keys are names the user chooses (any key is valid below them), besides dicts whose default is empty.
+OPEN_CONFIG_KEYS = ('train_config.real_data_config.sources',)
+
+
+def unknown_config_keys(config, defaults, prefix):
+    """Dotted paths of `config` keys that `defaults` lacks (a typo such as model_config.loss_config, which lives in
+    train_config). Keys below OPEN_CONFIG_KEYS and below dicts whose default is empty are free. -> sorted list."""
+    if prefix in OPEN_CONFIG_KEYS or not defaults:
+        return []
+    unknown = []
+    for key, value in config.items():
+        path = '%s.%s' % (prefix, key)
+        if key not in defaults:
+            unknown.append(path)
+        elif isinstance(value, dict) and isinstance(defaults[key], dict):
+            unknown.extend(unknown_config_keys(value, defaults[key], path))
+    return sorted(unknown)
+
+
+def check_config_keys(model_config, train_config, track_config):
+    """Raises ValueError naming every configuration key that configuration.py does not define. Sacred only warns
+    about a key a `with` assignment adds below a captured dict, so a misspelt override would otherwise be ignored."""
+    unknown = []
+    for name, config, defaults in (('model_config', model_config, configuration.MODEL_CONFIG),
+                                   ('train_config', train_config, configuration.TRAIN_CONFIG),
+                                   ('track_config', track_config, configuration.TRACK_CONFIG)):
+        unknown.extend(unknown_config_keys(config, defaults, name))
+    if unknown:
+        raise ValueError('unknown configuration keys: %s (configuration.py lists every key; is one misspelt or in '
+                         'another config?)' % ', '.join(unknown))
+
+
 @ex.main
 def main(model_config, train_config, track_config):
     """Trains with the run's configuration; returns the final global step (Sacred records it as the result)."""
-    summary = train(plain(model_config), plain(train_config), plain(track_config))
+    model_config, train_config, track_config = plain(model_config), plain(train_config), plain(track_config)
+    check_config_keys(model_config, train_config, track_config)
+    summary = train(model_config, train_config, track_config)
     return summary['global_step']
 
 

@@ -23,7 +23,7 @@ import configuration
 from inference.checkpoint_io import random_values, save_checkpoint_dir, save_random_checkpoint_dir
 from inference.tracker import SiamRPNTracker
 from tests.conftest import PROJECT_ROOT, tiny_model_config
-from train_siamese_model import checkpoint_step, train
+from train_siamese_model import check_config_keys, checkpoint_step, train, unknown_config_keys
 from utils import train_summaries as summaries
 from utils.box_io import read_otb_boxes
 
@@ -310,3 +310,29 @@ def events(path):
             yield event
     except tf.errors.DataLossError:
         return
+
+
+def test_unknown_configuration_keys_are_named():
+    model_config = copy.deepcopy(configuration.MODEL_CONFIG)
+    train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
+    track_config = copy.deepcopy(configuration.TRACK_CONFIG)
+    check_config_keys(model_config, train_config, track_config)  # the defaults are valid
+    # Free keys: below dicts whose default is empty, and the real datasets' names.
+    train_config['train_data_config']['source_weights'] = {'got10k': 2.0}
+    train_config['real_data_config']['sources']['my_videos'] = {'layout': 'got10k', 'root': 'data/mine'}
+    check_config_keys(model_config, train_config, track_config)
+    model_config['loss_config'] = {'reg_loss': 'l1'}  # loss_config lives in train_config
+    train_config['lr_config']['initial_rate'] = 0.1
+    assert unknown_config_keys(model_config, configuration.MODEL_CONFIG, 'model_config') == ['model_config.loss_config']
+    with pytest.raises(ValueError, match=r'unknown configuration keys: model_config\.loss_config, '
+                                         r'train_config\.lr_config\.initial_rate'):
+        check_config_keys(model_config, train_config, track_config)
+
+
+def test_a_misspelt_override_stops_the_experiment_before_training(tmp_path):
+    result = subprocess.run([sys.executable, EXPERIMENT, 'with', 'model_config.loss_config.reg_loss=l1'],
+                            cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    output = result.stdout.decode()
+    assert result.returncode != 0
+    assert 'unknown configuration keys: model_config.loss_config' in output
+    assert not os.path.exists(os.path.join(str(tmp_path), 'data'))  # nothing was built
