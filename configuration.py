@@ -259,6 +259,22 @@ TRAIN_CONFIG = {
     'validation_batches': 20,  # validation batches averaged per validation (0: no validation)
     'abort_after_nonfinite_steps': 100,  # stop after this many non-finite steps in a row (None: never)
     'nan_injection_steps': [],  # test switch: global steps whose batch is replaced by NaN (checks the guard)
+
+    # ---- Distributed training on TF1's runtime (utils/distributed.py; README "Distributed training") ----------------
+    # Between-graph replication: ps tasks hold the variables, every worker builds the graph and reads its own data
+    # (batch_size pairs per worker), worker 0 is the chief (checkpoints, summaries, Sacred record). The cluster comes
+    # from the TF_CONFIG environment variable ({"cluster": {"ps": [...], "worker": [...]}, "task": {"type": ...,
+    # "index": ...}}) or from `cluster` + `job_name` + `task_index` below (not both); neither: one process.
+    'cluster_config': {
+        'cluster': None,  # {'ps': ['host:port', ...], 'worker': ['host:port', ...]}; None: TF_CONFIG or one process
+        'job_name': None,  # this process's job with `cluster`: 'ps' or 'worker' (TF_CONFIG names it in task.type)
+        'task_index': None,  # this process's index in its job with `cluster` (None: 0)
+        'sync': True,  # True: SyncReplicasOptimizer aggregates the workers' gradients; False: asynchronous updates
+        'replicas_to_aggregate': None,  # sync: gradients averaged per step (None: the number of workers)
+        'max_wait_secs': 1800,  # how long a process waits for the chief's initialisation (or the ps) before failing
+        'recovery_wait_secs': 1,  # a waiting worker polls the chief's initialisation at this period (seconds)
+        'stop_grace_period_secs': 10,  # at a stage end, how long threads (readers, sync queue runner) get to stop
+    },
 }
 
 # Tracker hyper-parameters of DaSiamRPN's released models. `preset` picks one; explicit keys override it.

@@ -8,6 +8,7 @@
       train_config.validation_data_config.lmdb_path=data/lmdb
   python experiments/SiamRPN-AlexNet.py with train_config.tower_config.num_gpus=2 train_config.train_data_config.batch_size=64
   python experiments/SiamRPN-AlexNet.py print_config      # the full configuration of this run
+  python scripts/launch_local_cluster.py --ps 1 --workers 2 experiments/SiamRPN-AlexNet.py   # a local TF cluster
 
 The setting: momentum 0.9, weight decay 1e-4, 50 epochs of 600,000 pairs, 5 warm-up epochs stepping the rate from
 0.005 to 0.01, then log-space decay to 0.0005, gradient clip 10 (configuration.py); the embedding starts from

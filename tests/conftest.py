@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.pop('TF_CONFIG', None)  # training tests run one process unless a test describes a cluster itself
 
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -1,6 +1,7 @@
 """Atomic file output and JSON helpers: outputs appear complete or not at all (temp file + rename)."""
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -54,6 +55,19 @@ def read_json(path):
             return json.load(handle)
         except ValueError as error:
             raise ValueError('%s is not valid JSON: %s' % (path, error))
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """Holds an exclusive advisory lock (fcntl.flock) on the file `path`, created if missing, for the block: processes
+    on one machine that build the same output take turns (the lock is released if a holder dies)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'a') as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

@@ -37,7 +37,56 @@ class TrainOp(object):
       gradient_norm: global norm of the averaged gradients before clipping.
       finite: bool, whether the step was applied.
       nonfinite_steps: the counter after the step.
+      worker_steps, worker_nonfinite_steps: in distributed training only (utils/distributed.py), this worker's
+          counters after the step.
     """
+
+
+def tower_means(towers, variable_device):
+    """{'loss', 'cls_loss', 'reg_loss', 'regularization_loss', 'mean_top_iou'}: the means over the towers (scalars,
+    computed on the variable device in name scope train_step)."""
+    means = {}
+    with tf.device(variable_device), tf.name_scope('train_step'):
+        for name in ('total_loss', 'cls_loss', 'reg_loss', 'regularization_loss', 'mean_top_iou'):
+            value = tf.add_n([getattr(t.model, name) for t in towers]) / float(len(towers))
+            means['loss' if name == 'total_loss' else name] = tf.identity(value, name=name)
+    return means
+
+
+def finite_step(loss, gradient_norm):
+    """The guard's predicate: a bool scalar, true when the loss and the gradients' global norm are both finite."""
+    return tf.logical_and(tf.is_finite(loss), tf.is_finite(gradient_norm), name='finite')
+
+
+def guarded_update(grads, var_list, optimizer, global_step, clip_norm, counter, finite, gradient_norm,
+                   bn_statistics=()):
+    """tf.cond(finite, apply, skip), then global_step += 1 (see the module docstring).
+
+    Args:
+      grads: gradients aligned with var_list; gradient_norm: their global norm (reused by the clip).
+      finite: bool scalar, whether to apply them.
+      bn_statistics: BatchStatistics records whose moving averages are updated in the apply branch only.
+      optimizer, global_step, clip_norm, counter: as build_train_op.
+    Returns:
+      (nonfinite_steps: the counter after the step, train_op: global_step += 1 after the update or the skip; its
+       value is the new global step).
+    """
+    def apply_step():
+        clipped = grads
+        if clip_norm:
+            clipped, _ = tf.clip_by_global_norm(grads, float(clip_norm), use_norm=gradient_norm)
+        update = optimizer.apply_gradients(list(zip(clipped, var_list)))
+        bn_updates = moving_average_updates(bn_statistics)
+        with tf.control_dependencies([update] + bn_updates):
+            return tf.identity(counter.read_value())
+
+    def skip_step():
+        return tf.identity(tf.assign_add(counter, 1))
+
+    nonfinite_steps = tf.cond(finite, apply_step, skip_step, name='guarded_update')
+    with tf.control_dependencies([nonfinite_steps]):
+        train_op = tf.assign_add(global_step, 1, name='train_op')
+    return nonfinite_steps, train_op
 
 
 def build_train_op(towers, var_list, optimizer, global_step, clip_norm, counter, variable_device):
@@ -53,29 +102,13 @@ def build_train_op(towers, var_list, optimizer, global_step, clip_norm, counter,
       variable_device: device of the variables (the reduction runs there).
     """
     result = TrainOp()
-    with tf.device(variable_device), tf.name_scope('train_step'):
-        for name in ('total_loss', 'cls_loss', 'reg_loss', 'regularization_loss', 'mean_top_iou'):
-            value = tf.add_n([getattr(t.model, name) for t in towers]) / float(len(towers))
-            setattr(result, 'loss' if name == 'total_loss' else name, tf.identity(value, name=name))
+    for name, value in tower_means(towers, variable_device).items():
+        setattr(result, name, value)
     grads = average_gradients(towers, variable_device)
     with tf.device(variable_device), tf.name_scope('train_step/'):
         result.gradient_norm = tf.global_norm(grads, name='gradient_norm')
-        result.finite = tf.logical_and(tf.is_finite(result.loss), tf.is_finite(result.gradient_norm),
-                                       name='finite')
-
-        def apply_step():
-            clipped = grads
-            if clip_norm:
-                clipped, _ = tf.clip_by_global_norm(grads, float(clip_norm), use_norm=result.gradient_norm)
-            update = optimizer.apply_gradients(list(zip(clipped, var_list)))
-            bn_updates = moving_average_updates(towers[0].bn_statistics)
-            with tf.control_dependencies([update] + bn_updates):
-                return tf.identity(counter.read_value())
-
-        def skip_step():
-            return tf.identity(tf.assign_add(counter, 1))
-
-        result.nonfinite_steps = tf.cond(result.finite, apply_step, skip_step, name='guarded_update')
-        with tf.control_dependencies([result.nonfinite_steps]):
-            result.train_op = tf.assign_add(global_step, 1, name='train_op')
+        result.finite = finite_step(result.loss, result.gradient_norm)
+        result.nonfinite_steps, result.train_op = guarded_update(
+            grads, var_list, optimizer, global_step, clip_norm, counter, result.finite, result.gradient_norm,
+            towers[0].bn_statistics)
     return result

@@ -1,10 +1,12 @@
 """Tests of atomic file output and the JSON helpers."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
-from utils.io_utils import atomic_directory, atomic_open, read_json, write_json
+from utils.io_utils import atomic_directory, atomic_open, file_lock, read_json, write_json
 
 
 def test_atomic_open_replaces_only_on_success(tmp_path):
@@ -57,3 +59,13 @@ def test_atomic_directory_appears_whole_and_replaces_only_when_asked(tmp_path):
     with atomic_directory(str(empty)) as staging:  # an empty folder counts as absent
         open(os.path.join(staging, 'c.txt'), 'w').write('third')
     assert os.listdir(str(empty)) == ['c.txt']
+
+
+def test_file_lock_makes_another_process_wait(tmp_path):
+    """While the block holds the lock, another process cannot take it; afterwards it can."""
+    path = str(tmp_path / 'sub' / '.build.lock')
+    probe = ('import fcntl, sys\nhandle = open(sys.argv[1], "a")\ntry:\n    fcntl.flock(handle, fcntl.LOCK_EX | '
+             'fcntl.LOCK_NB)\nexcept OSError:\n    sys.exit(3)\n')
+    with file_lock(path):
+        assert subprocess.run([sys.executable, '-c', probe, path], timeout=60).returncode == 3
+    assert subprocess.run([sys.executable, '-c', probe, path], timeout=60).returncode == 0
