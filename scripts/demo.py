@@ -89,7 +89,7 @@ def tracker_specs(train_dir, nano_dir):
 
 def verdict(summary, trained_name, untrained_name):
     """Lines comparing the trained and untrained AUCs with the demo's bars."""
-    auc = {t['name']: t['auc'] for t in summary['trackers']}
+    auc = {t['name']: t['overall']['auc'] for t in summary['trackers']}
     lines = []
     if trained_name in auc:
         ok = auc[trained_name] >= TRAINED_AUC_GOAL

@@ -5,9 +5,12 @@ tests/benchmarks/)."""
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from inference.checkpoint_io import random_values, save_checkpoint_dir
+from metrics.ope import evaluate_sequence
+from metrics.report import build_summary
 from scripts import demo
 from tests.conftest import tiny_model_config
 
@@ -52,10 +55,22 @@ def test_a_run_without_its_untrained_start_is_an_error(tmp_path):
         demo.tracker_specs(run_dir, None)
 
 
+def summary_of(aucs):
+    """A run_benchmark summary (metrics.report.build_summary) of one sequence whose trackers reach the given AUCs:
+    a box shifted to IoU slightly above t_k succeeds at the first k + 1 of the 21 thresholds, AUC (k + 1) / 21."""
+    ground_truth = np.array([[10.0, 10.0, 40.0, 40.0]] * 5)
+    per_sequence = {}
+    for name, k in aucs.items():
+        iou = min(k / 20.0 + 0.01, 0.999)
+        shift = 40.0 * (1 - iou) / (1 + iou)  # IoU of a 40x40 box shifted by d in x: (40 - d) / (40 + d)
+        result = ground_truth + [shift, 0, 0, 0]
+        per_sequence[name] = {'seq': evaluate_sequence(result, ground_truth)}
+    return build_summary(per_sequence, {})
+
+
 def test_verdict_compares_with_the_demo_bars():
-    summary = {'trackers': [{'name': 'trained', 'auc': 0.61}, {'name': 'untrained', 'auc': 0.06}]}
-    lines = demo.verdict(summary, 'trained', 'untrained')
-    assert lines == ['trained   trained: AUC 0.610 (goal >= 0.60: met)',
-                     'untrained untrained: AUC 0.060 (must stay < 0.35: yes)']
-    summary = {'trackers': [{'name': 'trained', 'auc': 0.5}, {'name': 'untrained', 'auc': 0.4}]}
+    summary = summary_of({'trained': 12, 'untrained': 0})  # AUC 13/21 = 0.619 and 1/21 = 0.048
+    assert demo.verdict(summary, 'trained', 'untrained') == [
+        'trained   trained: AUC 0.619 (goal >= 0.60: met)', 'untrained untrained: AUC 0.048 (must stay < 0.35: yes)']
+    summary = summary_of({'trained': 10, 'untrained': 7})  # 0.524 and 0.381
     assert [line.split(': ')[-1] for line in demo.verdict(summary, 'trained', 'untrained')] == ['NOT met)', 'NO)']
