@@ -2,9 +2,26 @@
 #   make test   create .venv (Python 3.7) if missing, install the pins, run the tests
 #   make demo   create .venv if missing, then: synthetic dataset -> training -> OTB table (scripts/demo.py)
 #   make venv   only create/refresh the environment
+#   make TF=stock test   the same with the stock tensorflow build instead of intel-tensorflow, in its own .venv-stock
 
 SHELL := /bin/bash
+
+# TensorFlow build (DEVELOPERS.md, "Performance"): intel = intel-tensorflow, the oneDNN build of TF 1.15 and the pin
+# in requirements.txt (measured faster for tracking and training); stock = tensorflow, the same API
+# (requirements.txt with its TensorFlow line replaced by requirements-stock.txt). Each build has its own environment,
+# so switching never mixes the two packages (they install the same modules).
+TF ?= intel
+ifeq ($(TF),intel)
 VENV ?= .venv
+TF_REQUIREMENTS :=
+OTHER_TF := tensorflow
+else ifeq ($(TF),stock)
+VENV ?= .venv-stock
+TF_REQUIREMENTS := requirements-stock.txt
+OTHER_TF := intel-tensorflow
+else
+$(error TF must be 'intel' (default) or 'stock', got '$(TF)')
+endif
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 NANO_DIR ?= ../shared/peers/nanotrack-v2
@@ -30,10 +47,17 @@ $(VENV)/bin/python:
 	  { echo "error: $(PYTHON37) is not Python 3.7" >&2; exit 1; }
 	$(PYTHON37) -m venv $(VENV)
 
-# Re-installs only when the pins or the package metadata change.
-$(VENV)/.installed: $(VENV)/bin/python requirements.txt setup.py
+# Re-installs only when the pins or the package metadata change. An environment holding the other TF build (e.g. one
+# made before the default changed) has both TF packages removed first, as they share their files.
+$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-stock.txt setup.py
 	$(PY) -m pip install --quiet --upgrade 'pip<24.1'
-	$(PY) -m pip install --quiet -r requirements.txt
+	@if $(PY) -m pip show -q $(OTHER_TF) 2>/dev/null; then \
+	  echo "$(VENV) holds $(OTHER_TF): removing it before installing the $(TF) build"; \
+	  $(PY) -m pip uninstall --quiet -y tensorflow intel-tensorflow; fi
+	@if [ -n "$(TF_REQUIREMENTS)" ]; then \
+	  grep -v -E '^(intel-)?tensorflow==' requirements.txt | cat - $(TF_REQUIREMENTS) > $(VENV)/requirements.txt; \
+	else cp requirements.txt $(VENV)/requirements.txt; fi
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 

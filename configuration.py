@@ -46,6 +46,9 @@ MODEL_CONFIG = {
         'init_method': 'kaiming_normal',  # initializer of the head convs
         'corr_init_gain': 0.1,  # init gain of conv_cls1/conv_r1/conv_cls2/conv_r2; correlation outputs scale by gain^2
         'weight_decay': 1e-4,  # L2 weight decay on head conv weights
+        # ---- Performance (issue 8): how the head is computed; the variables and the values stay the same ----
+        'template_conv': 'matmul',  # conv_cls1/conv_r1 as 'matmul' (patches x weights, faster on CPU) or 'conv2d'
+        'fused_search_head': True,  # inference graphs: conv_cls2/conv_r2 + correlation + regress_adjust as one 6x6 conv
     },
 }
 

@@ -9,7 +9,9 @@ Modes:
   * 'inference': inputs from placeholders `exemplar_input` / `instance_input` (or from an `inputs` dict of
     'exemplar' / 'instance' tensors), no loss. The tracker's InferenceWrapper (inference/inference_wrapper.py) runs
     the steps separately: build_exemplar_embeddings + build_template once, then `set_template` with the stored
-    kernels and build_instance_embeddings + build_detection per search size.
+    template tensors and build_instance_embeddings + build_detection per search size. With
+    rpn_config['fused_search_head'] (default) the template step also composes the search branch of the head into
+    one 6x6 conv per video (embeddings/rpn_head.py), and `template` holds that conv's kernel and bias.
 
 Batch dict (the reader -> model boundary):
   'exemplar'     [B, 127, 127, 3] float32 BGR in [0, 255]
@@ -23,10 +25,12 @@ Outputs: `scores` [B, N] foreground probabilities and `boxes` [B, N, 4] decoded 
 (offsets from the search-image centre), N = S * S * k in the order of `utils.anchors.generate_anchors`.
 """
 
+import collections
+
 import tensorflow as tf
 
 from embeddings import rpn_head
-from embeddings.siamrpn_alexnet import siamrpn_alexnet, siamrpn_alexnet_arg_scope
+from embeddings.siamrpn_alexnet import embedding_flops, scaled_channels, siamrpn_alexnet, siamrpn_alexnet_arg_scope
 from utils import losses
 from utils.anchors import anchor_to_image_frame, generate_anchors, image_to_anchor_frame, score_size
 from utils.box_coding import decode
@@ -36,6 +40,16 @@ from utils.target_assignment import assign_targets
 slim = tf.contrib.slim
 
 MODES = ('train', 'validation', 'inference')
+
+
+def search_branch_flops(model_config, instance_size, fused):
+    """Floating-point operations of one track step (2 per multiply-add of the convolutions and the correlation):
+    the search embedding plus the head's search branch, fused or separate. 11.2e9 at 271 (10.2e9 fused) and
+    9.64e9 at 255 (8.79e9 fused) for otb/vot."""
+    embed = model_config['embed_config']
+    flops, side = embedding_flops(instance_size, embed['width_multiplier'])
+    channels = scaled_channels(embed['width_multiplier'])[-1]
+    return flops + rpn_head.search_head_flops(side, channels, model_config['rpn_config'], fused)
 
 
 class SiameseModel(object):
@@ -85,6 +99,7 @@ class SiameseModel(object):
         self.anchors = generate_anchors(embed['stride'], rpn['anchor_ratios'], rpn['anchor_scales'],
                                         self.score_size)
         self.num_anchors = rpn_head.num_anchors(rpn)
+        self.fused_search_head = mode == 'inference' and bool(rpn.get('fused_search_head', False))
 
     def is_training(self):
         """True when BN uses batch statistics (train mode)."""
@@ -144,23 +159,40 @@ class SiameseModel(object):
         self.instance_embeds = self._embed(self.instances, reuse)
 
     def build_template(self, reuse=False):
-        """Sets self.cls_kernels [B, 4, 4, C, 2k] and self.reg_kernels [B, 4, 4, C, 4k]."""
+        """Sets self.cls_kernels [B, 4, 4, C, 2k], self.reg_kernels [B, 4, 4, C, 4k] and self.template, the tensors
+        build_detection reads: {'cls_kernels', 'reg_kernels'}, or with the fused search head {'fused_kernel'
+        [B, 6, 6, Cin, 6k], 'fused_bias' [B, 6k]}."""
         config = self.model_config['rpn_config']
         with slim.arg_scope(rpn_head.rpn_head_arg_scope(config)):
             self.cls_kernels, self.reg_kernels = rpn_head.template_kernels(self.exemplar_embeds, config, reuse=reuse)
+        if self.fused_search_head:
+            fused = rpn_head.fuse_search_head(self.cls_kernels, self.reg_kernels,
+                                              self.exemplar_embeds.get_shape()[-1].value, config, reuse=reuse)
+            self.template = collections.OrderedDict([('fused_kernel', fused.kernel), ('fused_bias', fused.bias)])
+        else:
+            self.template = collections.OrderedDict([('cls_kernels', self.cls_kernels),
+                                                     ('reg_kernels', self.reg_kernels)])
 
-    def set_template(self, cls_kernels, reg_kernels):
-        """Uses given template kernels ([B, 4, 4, C, 2k], [B, 4, 4, C, 4k], e.g. the tracker's stored ones) in
-        build_detection instead of build_template's."""
-        self.cls_kernels, self.reg_kernels = cls_kernels, reg_kernels
+    def set_template(self, template):
+        """Uses given template tensors (a dict with the keys of self.template after build_template, e.g. the
+        tracker's stored ones) in build_detection instead of build_template's."""
+        expected = ['fused_kernel', 'fused_bias'] if self.fused_search_head else ['cls_kernels', 'reg_kernels']
+        if sorted(template) != sorted(expected):
+            raise ValueError('set_template needs the tensors %s, got %s' % (expected, sorted(template)))
+        self.template = collections.OrderedDict((name, template[name]) for name in expected)
 
     def build_detection(self, reuse=False):
         """Sets the raw maps (cls_logits, reg_deltas), per-anchor `scores` [B, N] and decoded `boxes` [B, N, 4]."""
         config = self.model_config['rpn_config']
-        with slim.arg_scope(rpn_head.rpn_head_arg_scope(config)):
-            cls_features, reg_features = rpn_head.search_features(self.instance_embeds, config, reuse=reuse)
-            self.cls_logits, self.reg_deltas = rpn_head.rpn_outputs(cls_features, reg_features, self.cls_kernels,
-                                                                    self.reg_kernels, reuse=reuse)
+        if self.fused_search_head:
+            self.cls_logits, self.reg_deltas = rpn_head.fused_outputs(
+                self.instance_embeds, self.template['fused_kernel'], self.template['fused_bias'], config)
+        else:
+            with slim.arg_scope(rpn_head.rpn_head_arg_scope(config)):
+                cls_features, reg_features = rpn_head.search_features(self.instance_embeds, config, reuse=reuse)
+                self.cls_logits, self.reg_deltas = rpn_head.rpn_outputs(
+                    cls_features, reg_features, self.template['cls_kernels'], self.template['reg_kernels'],
+                    reuse=reuse)
         self.anchor_logits, self.anchor_deltas = rpn_head.flatten_outputs(self.cls_logits, self.reg_deltas)
         with tf.name_scope('detection'):
             self.scores = tf.identity(tf.nn.softmax(self.anchor_logits)[:, :, 1], name='scores')
@@ -170,13 +202,19 @@ class SiameseModel(object):
             top_boxes = tf.gather(self.boxes, top[:, None], axis=1, batch_dims=1)[:, 0]
             self.top_boxes = tf.identity(anchor_to_image_frame(top_boxes, self.instance_size), name='top_boxes')
 
+    def build_targets(self, gt_boxes):
+        """Target assignment for the [B, 4] ground-truth boxes (anchor frame) -> dict with 'labels' [B, N] int32
+        and 'reg_targets' [B, N, 4] (utils/target_assignment.py, in the graph)."""
+        return assign_targets(self.anchors, gt_boxes, self.is_negative, self.train_config['target_config'],
+                              seed=self.seed)
+
     def build_loss(self):
         """Builds targets and the loss terms; each is a named tensor with a summary in the mode's family."""
         train = self.train_config
         loss_config = train['loss_config']
         gt = image_to_anchor_frame(self.instance_boxes, self.instance_size)
         with tf.name_scope('targets'):
-            self.targets = assign_targets(self.anchors, gt, self.is_negative, train['target_config'], seed=self.seed)
+            self.targets = self.build_targets(gt)
         with tf.name_scope('Loss'):
             batch = tf.shape(self.instances)[0]
             mixup = self.mixup_weight if loss_config['use_mixup_weight'] else None

@@ -62,7 +62,8 @@ import configuration
 from datasets.dataloader import DataLoader
 from datasets.synthetic import build_synthetic_dataset, use_synthetic_data
 from siamese_model import SiameseModel
-from utils import distributed, train_schedules as schedules, train_stages as staging, train_summaries as summaries
+from utils import distributed, runtime
+from utils import train_schedules as schedules, train_stages as staging, train_summaries as summaries
 from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, resolve_checkpoint, write_configs
 from utils.io_utils import file_lock, read_json
 from utils.towers import build_towers, compute_gradients, num_cpu_devices, resolve_devices, tower_device_setter
@@ -241,8 +242,8 @@ def train(model_config, train_config, track_config, session_config=None):
     Args:
       model_config, train_config, track_config: MODEL_CONFIG, TRAIN_CONFIG and TRACK_CONFIG dicts (plain dicts; the
           three are saved beside the checkpoints).
-      session_config: tf.ConfigProto to use (default: soft placement, GPU memory growth, and as many CPU devices
-          as the towers name).
+      session_config: tf.ConfigProto to use (default: soft placement, GPU memory growth, as many CPU devices as
+          the towers name, and utils/runtime.py's threading).
     Returns:
       {'train_dir', 'global_step', 'checkpoint', 'synthetic_data', 'seconds', 'cluster', 'history': {'train': [...],
        'validation': [...]}}: history rows are the logged steps ({'step', 'loss', 'cls_loss', 'reg_loss',
@@ -336,11 +337,53 @@ def _session_config(session_config, devices, variable_device):
     config = tf.ConfigProto(allow_soft_placement=True,
                             device_count={'CPU': num_cpu_devices(devices, variable_device)})
     config.gpu_options.allow_growth = True
-    return config
+    return runtime.session_config(base=config)  # intra-op threads = cores, inter-op 1, OpenMP environment
 
 
 class _StageGraph(object):
     """Everything one stage's loop runs (built by _build_stage_graph)."""
+
+
+class TrainStep(object):
+    """The tensors of one training step on a batch (build_train_step): towers, var_list, learning_rate, step
+    (utils.train_op.TrainOp), the non-finite step counter and, in a synchronous cluster, sync_optimizer."""
+
+
+def build_train_step(model_config, train_config, batch, stage, devices, variable_device, global_step,
+                     model_class=SiameseModel, cluster=None):
+    """Builds the training step of `stage` on a batch dict of tensors in the default graph: the towers, their
+    gradients, the learning rate, the optimizer and the guarded train op -> TrainStep. The training loop feeds it
+    the reader's batch; benchmarks/bench_train.py also a constant one and, with `model_class`, other models. With a
+    `cluster` (utils.distributed) the op is the synchronous or asynchronous distributed one, with this worker's
+    counters."""
+    result = TrainStep()
+    data = train_config['train_data_config']
+    frozen = staging.frozen_layers(stage['trainable_scopes'], model_config['embed_config']['train_embedding'])
+    result.towers = build_towers(model_config, train_config, batch, devices, variable_device, 'train', frozen,
+                                 seed=train_config['seed'], model_class=model_class)
+    result.var_list = staging.select_variables(tf.trainable_variables(), stage['trainable_scopes'])
+    compute_gradients(result.towers, result.var_list, variable_device)
+    with tf.device(variable_device):
+        result.learning_rate = schedules.learning_rate(train_config['lr_config'], global_step,
+                                                       steps_per_epoch(train_config), data['epoch'], stage['lr_mult'])
+    optimizer = schedules.make_optimizer(train_config['optimizer_config'], result.learning_rate)
+    result.counter = nonfinite_counter(variable_device)
+    result.sync_optimizer = None
+    if cluster is None:
+        result.step = build_train_op(result.towers, result.var_list, optimizer, global_step,
+                                     train_config['clip_gradients'], result.counter, variable_device)
+        return result
+    steps, nonfinite = distributed.worker_counters(cluster.num_workers, variable_device)
+    steps, nonfinite = steps[cluster.task_index], nonfinite[cluster.task_index]
+    if cluster.sync:
+        result.step, result.sync_optimizer = distributed.build_sync_train_op(
+            result.towers, result.var_list, optimizer, global_step, train_config['clip_gradients'], result.counter,
+            variable_device, cluster, steps, nonfinite)
+    else:
+        result.step = distributed.build_async_train_op(
+            result.towers, result.var_list, optimizer, global_step, train_config['clip_gradients'], result.counter,
+            variable_device, steps, nonfinite)
+    return result
 
 
 @contextlib.contextmanager
@@ -379,31 +422,11 @@ def _build_stage_graph(run, index, resume_path):
                                   instance_size=model_config['x_image_size'])
         parts.loader.build()
         parts.batch = parts.loader.get_one_batch()
-        parts.towers = build_towers(model_config, train_config, parts.batch, devices, variable_device, 'train',
-                                    frozen, seed=train_config['seed'])
-        parts.var_list = staging.select_variables(tf.trainable_variables(), stage['trainable_scopes'])
-        compute_gradients(parts.towers, parts.var_list, variable_device)
-        with tf.device(variable_device):
-            parts.learning_rate = schedules.learning_rate(train_config['lr_config'], parts.global_step,
-                                                          run.per_epoch, data['epoch'], stage['lr_mult'])
-        optimizer = schedules.make_optimizer(train_config['optimizer_config'], parts.learning_rate)
-        counter = nonfinite_counter(variable_device)
-        parts.counter = counter
-        parts.sync_optimizer = None
-        if cluster is None:
-            parts.step = build_train_op(parts.towers, parts.var_list, optimizer, parts.global_step,
-                                        train_config['clip_gradients'], counter, variable_device)
-        else:
-            steps, nonfinite = distributed.worker_counters(cluster.num_workers, variable_device)
-            steps, nonfinite = steps[cluster.task_index], nonfinite[cluster.task_index]
-            if cluster.sync:
-                parts.step, parts.sync_optimizer = distributed.build_sync_train_op(
-                    parts.towers, parts.var_list, optimizer, parts.global_step, train_config['clip_gradients'],
-                    counter, variable_device, cluster, steps, nonfinite)
-            else:
-                parts.step = distributed.build_async_train_op(
-                    parts.towers, parts.var_list, optimizer, parts.global_step, train_config['clip_gradients'],
-                    counter, variable_device, steps, nonfinite)
+        train_step = build_train_step(model_config, train_config, parts.batch, stage, devices, variable_device,
+                                      parts.global_step, cluster=cluster)
+        parts.towers, parts.var_list = train_step.towers, train_step.var_list
+        parts.learning_rate, parts.step, parts.counter = train_step.learning_rate, train_step.step, train_step.counter
+        parts.sync_optimizer = train_step.sync_optimizer
 
         parts.validation_loader = parts.validation = None
         validation_config = train_config['validation_data_config']

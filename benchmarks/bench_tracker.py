@@ -1,52 +1,56 @@
-"""Times the tracker on this CPU and prints a table: network only, and end-to-end per frame.
+"""Times the tracker on this CPU against the arithmetic limit and against PyTorch and ONNX Runtime; prints tables.
 
-  python benchmarks/bench_tracker.py [--arch otb] [--sizes 255 271] [--runs 30] [--threads 2]
+  python benchmarks/bench_tracker.py [--arch otb] [--sizes 255 271] [--runs 30] [--warmup 5] [--threads 2]
+      [--tf-python .venv-stock/bin/python] [--compare-thread-env]
+      [--torch-python /path/to/python-with-torch] [--onnxruntime-python /path/to/python-with-onnxruntime]
 
 Weights are random (calibrated so outputs look like a trained model's; speed does not depend on their values) at the
-arch's full width. Per search size:
-  template   the template step (exemplar crop -> stored kernels), once per video
-  network    the track step alone: one session.run on a ready uint8 search crop -> scores and boxes
-  fed        the same with the kernels fed each frame instead of read from variables (the rejected design)
-  crop       DaSiamRPN's crop + resize of the search region from a 1280x720 frame
-  post       penalties, window, best anchor and state update (numpy)
-  update     tracker.update(frame): crop + network + post, i.e. end-to-end without image decoding
-Times are the median and the minimum over the runs in ms, FPS = 1000 / ms. Other processes on the machine make
-the numbers noisy (the minimum is the least contended run): say so when quoting them.
+arch's full width, in a temporary checkpoint directory. Every column runs in its own worker process (so each TF build
+or threading environment is a clean process) and the parent interleaves them: each round times every case of every
+worker once, cases of the same kind back to back, so load from other processes spreads evenly over the columns.
+Tables give the median (and minimum) over --runs rounds after --warmup untimed ones, and the load average before
+and after: on a shared machine the numbers are contended, say so when quoting them.
+
+Columns (workers):
+  TF <build>         this Python's TensorFlow (the project's environment), with utils/runtime.py's threading
+  TF <build> default-env / pinned   with --compare-thread-env, for a oneDNN build: the same build with the OpenMP
+                     runtime's defaults (KMP_BLOCKTIME=200, KMP_AFFINITY=none), and with workers bound to cores
+                     (KMP_AFFINITY=granularity=fine,compact,1,0), instead of utils/runtime.py's settings
+  TF <build> (other) each --tf-python, e.g. the other TF build's venv (`make TF=stock venv` makes .venv-stock)
+  PyTorch / ONNX Runtime   --torch-python / --onnxruntime-python: benchmarks/peer_networks.py in that Python
+                     (numpy + torch, or numpy + onnxruntime + onnx); skipped with a message when not given or absent
+Cases per TF column and search size X (head = 'fused', the default one 6x6 conv, or 'separate'):
+  template/<head>    the template step (exemplar crop -> stored template tensors), once per video
+  network/<head>/X   the track step alone: one session.run on a ready uint8 search crop -> scores and boxes
+  fed/X              the default head with its template tensors fed each frame instead of read from variables
+  crop/X             DaSiamRPN's crop + resize of the search region from a 1280x720 frame
+  post/X             penalties, window, best anchor and state update (numpy)
+  update/<head>/X    tracker.update(frame): crop + network + post, i.e. end-to-end without image decoding
+  matmul             a 2048x2048 float32 tf.matmul (the build's large-matmul peak), and numpy's (`numpy_matmul`)
+GFLOP/s counts the convolutions and the correlation of the step (siamese_model.search_branch_flops: 11.2 GFLOP at
+271 separate, 10.2 fused); "of peak" divides by the same column's tf.matmul rate measured in the same run;
+"eff." is the separate network's FLOPs over the time, i.e. the rate a user would see against the paper's network.
 """
 
 import argparse
 import collections
+import copy
+import json
 import os
+import platform
 import shutil
+import subprocess
+import sys
 import tempfile
-import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+from benchmarks.peer_networks import HEADS, protocol_stream, serve  # noqa: E402
 
-import configuration  # noqa: E402
-from inference.checkpoint_io import save_random_checkpoint_dir  # noqa: E402
-from inference.subwindow import get_subwindow, round_half_away  # noqa: E402
-from inference.tracker import SiamRPNTracker, select_target  # noqa: E402
-
-
-def time_ms(functions, runs, warmup=3):
-    """{name: (median, min) ms} of each function over `runs` rounds; the functions take turns within a round, so
-    load from other processes spreads evenly over them."""
-    for function in functions.values():
-        for _ in range(warmup):
-            function()
-    times = {name: [] for name in functions}
-    for _ in range(runs):
-        for name, function in functions.items():
-            start = time.time()
-            function()
-            times[name].append(time.time() - start)
-    return {name: (1e3 * float(np.median(t)), 1e3 * float(np.min(t))) for name, t in times.items()}
+MATMUL_SIDE = 2048
+FRAME_BOX = (600., 330., 80., 60.)  # x, y, w, h of the target in the 1280x720 benchmark frame
 
 
 def frame_1280x720(seed=0):
@@ -56,67 +60,359 @@ def frame_1280x720(seed=0):
     return np.ascontiguousarray(np.repeat(np.repeat(small, 8, axis=0), 8, axis=1))
 
 
-def bench_size(checkpoint_dir, arch, size, runs, threads):
-    config = configuration.track_config_for(arch)
-    config['instance_size'], config['adaptive'] = size, False
-    session_config = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1)
+# ---- TF worker -------------------------------------------------------------------------------------------------
+
+def tf_cases(checkpoint_dir, sizes, threads, dump=None):
+    """{case: function} and info of a TF worker (module docstring); writes the peers' arrays to `dump`."""
+    import tensorflow as tf
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+    import configuration
+    from embeddings import siamrpn_alexnet
+    from inference.inference_wrapper import WrapperBackend
+    from inference.subwindow import get_subwindow, round_half_away
+    from inference.tracker import SiamRPNTracker, select_target
+    from utils import runtime
+    from utils.checkpoints import read_configs, resolve_checkpoint
+
+    session_config = runtime.session_config(threads)
+    model_config, _, _ = read_configs(checkpoint_dir)
+    path = resolve_checkpoint(checkpoint_dir)
     frame = frame_1280x720()
-    box = np.array([600., 330., 80., 60.])
-    with SiamRPNTracker.from_checkpoint(checkpoint_dir, track_config=config, session_config=session_config) as tracker:
-        wrapper, sess = tracker.wrapper, tracker.session
-        tracker.init(frame, box)
-        state = tracker.state
-        s_z = np.sqrt(np.prod(state['size'] + 0.5 * np.sum(state['size'])))
-        scale_z = 127. / s_z
+    box = np.array(FRAME_BOX)
+    cases, backends, trackers = collections.OrderedDict(), {}, {}
+    for head in HEADS:
+        config = copy.deepcopy(model_config)
+        config['rpn_config']['fused_search_head'] = head == 'fused'
+        backends[head] = WrapperBackend.from_checkpoint(config, path, sizes, session_config)
+        for size in sizes:
+            track_config = configuration.track_config_for('otb')
+            track_config.update(instance_size=size, adaptive=False)
+            trackers[head, size] = SiamRPNTracker(backends[head], track_config)
+            trackers[head, size].init(frame, box)
+    state = trackers[HEADS[0], sizes[0]].state
+    s_z = np.sqrt(np.prod(state['size'] + 0.5 * np.sum(state['size'])))
+    scale_z = 127. / s_z
+    exemplar = get_subwindow(frame, state['pos'], 127, round_half_away(s_z), state['colour'])
+    default_head = 'fused' if model_config['rpn_config']['fused_search_head'] else 'separate'
+    for head in HEADS:
+        cases['template/%s' % head] = lambda b=backends[head]: b.set_template(exemplar)
+    for size in sizes:
         s_x = round_half_away(s_z + 2 * ((size - 127) / 2.) / scale_z)
         crop = get_subwindow(frame, state['pos'], size, s_x, state['colour'])
-        exemplar = get_subwindow(frame, state['pos'], 127, round_half_away(s_z), state['colour'])
-        scores, boxes = wrapper.detect(sess, crop)
-        graph = sess.graph
-        kernels = sess.run([wrapper.cls_kernels, wrapper.reg_kernels])
-        fed = {wrapper.instance_inputs[size]: crop[None],
-               graph.get_tensor_by_name('template/cls_kernels/read:0'): kernels[0],
-               graph.get_tensor_by_name('template/reg_kernels/read:0'): kernels[1]}
-        fetches = (wrapper.scores[size], wrapper.boxes[size])
-        window = tracker.windows[size]
         pos, target = state['pos'].copy(), state['size'].copy()
+        tracker = trackers[default_head, size]
+        scores, boxes = tracker.backend.detect(crop)
+        wrapper, sess = tracker.backend.wrapper, tracker.backend.session
+        fed = {wrapper.instance_inputs[size]: crop[None]}
+        fed.update({sess.graph.get_tensor_by_name(v.op.name + '/read:0'): value
+                    for v, value in zip(wrapper.template.values(), sess.run(list(wrapper.template.values())))})
+        cases['fed/%d' % size] = lambda f=fed, o=(wrapper.scores[size], wrapper.boxes[size]), s=sess: s.run(o, f)
+        cases['crop/%d' % size] = lambda x=size, s_x=s_x: get_subwindow(frame, pos, x, s_x, state['colour'])
+        cases['post/%d' % size] = lambda s=scores, b=boxes, t=tracker, x=size: select_target(
+            s, b, t.windows[x], pos, target, scale_z, t.config)
+        for head in HEADS:
+            cases['network/%s/%d' % (head, size)] = lambda b=backends[head], c=crop: b.detect(c)
 
-        def update():
-            tracker.state['pos'], tracker.state['size'] = pos.copy(), target.copy()
-            tracker.update(frame)
+            def update(t=trackers[head, size]):
+                t.state['pos'], t.state['size'] = pos.copy(), target.copy()
+                t.update(frame)
+            cases['update/%s/%d' % (head, size)] = update
+        if dump is not None:
+            backend = backends['separate']
+            model = backend.wrapper.models[size]
+            cls, reg = backend.session.run([model.cls_logits, model.reg_deltas],
+                                           {backend.wrapper.instance_inputs[size]: crop[None]})
+            dump['search/%d' % size], dump['tf/%d/cls' % size], dump['tf/%d/reg' % size] = crop, cls, reg
 
-        return time_ms(collections.OrderedDict([
-            ('template', lambda: wrapper.set_template(sess, exemplar)),
-            ('network', lambda: wrapper.detect(sess, crop)),
-            ('fed', lambda: sess.run(fetches, fed)),
-            ('crop', lambda: get_subwindow(frame, pos, size, s_x, state['colour'])),
-            ('post', lambda: select_target(scores, boxes, window, pos, target, scale_z, config)),
-            ('update', update),
-        ]), runs)
+    graph = tf.Graph()
+    with graph.as_default():
+        rng = np.random.RandomState(0)
+        a, b = (tf.Variable(rng.rand(MATMUL_SIDE, MATMUL_SIDE).astype(np.float32)) for _ in range(2))
+        product = tf.reduce_sum(tf.matmul(a, b))  # fetched, so the product is computed and not pruned
+        matmul_session = tf.Session(graph=graph, config=session_config)
+        matmul_session.run(tf.global_variables_initializer())
+    cases['matmul'] = lambda: matmul_session.run(product)
+    host = np.random.RandomState(1).rand(MATMUL_SIDE, MATMUL_SIDE).astype(np.float32)
+    cases['numpy_matmul'] = lambda: host.dot(host)
+
+    if dump is not None:
+        for head in HEADS:
+            backend = backends[head]
+            backend.set_template(exemplar)
+            values = backend.session.run(dict(backend.wrapper.template))
+            dump.update({'template/' + name: value for name, value in values.items()})
+        sess = backends['separate'].session
+        variables = backends['separate'].wrapper.model_variables
+        dump.update(zip([v.op.name for v in variables], sess.run(variables)))
+        embed = model_config['embed_config']
+        dump['meta'] = json.dumps({
+            'layers': list(siamrpn_alexnet.LAYERS), 'strides': list(siamrpn_alexnet._STRIDES),
+            'pool_after': list(siamrpn_alexnet._POOL_AFTER), 'relu_after': list(siamrpn_alexnet._RELU_AFTER),
+            'bn_epsilon': max(embed['bn_epsilon'], 1.001e-5), 'sizes': list(sizes),
+            'exemplar_size': model_config['z_image_size'], 'stride': embed['stride']})
+    build = runtime.tensorflow_build()
+    info = {'backend': '%s %s' % (build['name'], build['version']), 'build': build,
+            'threading': runtime.describe(session_config), 'default_head': default_head}
+    return cases, info
 
 
-def main():
+def tf_worker(args):
+    """Serves a TF column (run by the parent as `bench_tracker.py --worker ...`)."""
+    stream = protocol_stream()
+    dump = {} if args.dump else None
+    cases, info = tf_cases(args.checkpoint, tuple(args.sizes), args.threads, dump)
+    if dump is not None:
+        np.savez(args.dump, **dump)
+    serve(cases, info, stdout=stream)
+    return 0
+
+
+# ---- parent ----------------------------------------------------------------------------------------------------
+
+class Worker(object):
+    """A timing worker process and its protocol (benchmarks/peer_networks.py)."""
+
+    def __init__(self, label, command, log_path, env=None):
+        self.label, self.log_path = label, log_path
+        self.log = open(log_path, 'w')
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                        env=env, universal_newlines=True, bufsize=1)
+        hello = self._read()
+        self.cases, self.info = hello['cases'], hello['info']
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.log.flush()
+            with open(self.log_path) as handle:
+                tail = handle.read()[-3000:]
+            raise RuntimeError('worker %s stopped (exit code %s); its log ends with:\n%s'
+                               % (self.label, self.process.poll(), tail))
+        return json.loads(line)
+
+    def time(self, case):
+        """ms of one call of `case` in the worker."""
+        self.process.stdin.write(json.dumps({'case': case}) + '\n')
+        reply = self._read()
+        if 'error' in reply:
+            raise RuntimeError('worker %s, case %s: %s' % (self.label, case, reply['error']))
+        return reply['ms']
+
+    def close(self):
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write(json.dumps({'case': 'exit'}) + '\n')
+                self.process.stdin.flush()
+                self.process.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+        self.log.close()
+
+
+THREAD_ENVIRONMENTS = {  # OpenMP variables of a TF column beyond utils/runtime.py's (which fills in the unset ones)
+    '': {},  # the project's: OMP_NUM_THREADS = threads, KMP_BLOCKTIME=1, no binding
+    ' default-env': {'KMP_BLOCKTIME': '200', 'KMP_AFFINITY': 'none'},  # the OpenMP runtime's own defaults
+    ' pinned': {'KMP_AFFINITY': 'granularity=fine,compact,1,0'},  # one worker bound to each core
+}
+
+
+def worker_environment(suffix):
+    """os.environ for a TF column: as it is plus THREAD_ENVIRONMENTS[suffix] (set, so the worker keeps them)."""
+    env = dict(os.environ)
+    env.update(THREAD_ENVIRONMENTS[suffix])
+    return env
+
+
+def start_workers(args, workdir, checkpoint_dir):
+    """Starts the TF and peer workers -> list of Worker (peers that cannot start are reported and skipped)."""
+    script = os.path.abspath(__file__)
+    arrays = os.path.join(workdir, 'arrays.npz')
+    base = ['--worker', '--checkpoint', checkpoint_dir, '--sizes'] + [str(s) for s in args.sizes] + [
+        '--threads', str(args.threads)]
+    specs = [[sys.executable, script] + base + ['--dump', arrays]] + [[python, script] + base
+                                                                     for python in args.tf_python]
+    workers = []
+
+    def start(command, suffix):
+        print('starting %s%s ...' % (command[0], suffix), file=sys.stderr)
+        worker = Worker(command[0] + suffix, command, os.path.join(workdir, 'worker%d.log' % len(workers)),
+                        worker_environment(suffix))
+        build = worker.info['build']
+        worker.label = '%s %s%s' % ('intel-tf' if build['name'] == 'intel-tensorflow' else 'stock-tf',
+                                    build['version'], suffix)
+        workers.append(worker)
+        return build
+
+    for command in specs:
+        build = start(command, '')
+        if args.compare_thread_env and build['onednn']:  # the stock build does not read the OpenMP variables
+            for suffix in (' default-env', ' pinned'):
+                start([c for c in command if c != '--dump' and c != arrays], suffix)
+    peer_script = os.path.join(os.path.dirname(script), 'peer_networks.py')
+    for backend, python in (('torch', args.torch_python), ('onnxruntime', args.onnxruntime_python)):
+        if not python:
+            print('%s: skipped (no --%s-python given)' % (backend, backend), file=sys.stderr)
+            continue
+        if not os.path.isfile(python):
+            print('%s: skipped (%s does not exist)' % (backend, python), file=sys.stderr)
+            continue
+        print('starting %s ...' % backend, file=sys.stderr)
+        try:
+            worker = Worker(backend, [python, peer_script, '--backend', backend, '--arrays', arrays, '--threads',
+                                      str(args.threads)], os.path.join(workdir, '%s.log' % backend))
+        except RuntimeError as error:
+            print('%s: skipped, the worker failed: %s' % (backend, error), file=sys.stderr)
+            continue
+        worker.label = worker.info['backend']
+        workers.append(worker)
+    return workers
+
+
+def run_rounds(workers, runs, warmup):
+    """{(worker label, case): [ms]} over `runs` rounds after `warmup`; within a round the same case of every
+    worker runs back to back."""
+    from tqdm import tqdm
+    tasks = sorted(((w, c) for w in workers for c in w.cases), key=lambda t: (t[1].split('/')[:3], workers.index(t[0])))
+    for _ in tqdm(range(warmup), desc='warm-up', file=sys.stderr):
+        for worker, case in tasks:
+            worker.time(case)
+    times = collections.defaultdict(list)
+    for _ in tqdm(range(runs), desc='rounds', file=sys.stderr):
+        for worker, case in tasks:
+            times[worker.label, case].append(worker.time(case))
+    return times
+
+
+def load_average():
+    return '%.2f %.2f %.2f' % os.getloadavg()
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as handle:
+            for line in handle:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except IOError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def report(args, workers, times, flops, load_before, load_after):
+    """Prints the tables."""
+    def median(label, case):
+        return float(np.median(times[label, case]))
+
+    def minimum(label, case):
+        return float(np.min(times[label, case]))
+
+    tf_workers = [w for w in workers if 'build' in w.info]
+    rates = collections.OrderedDict()  # large-matmul GFLOP/s measured in this run
+    for worker in workers:
+        for case, name in (('matmul', worker.label), ('numpy_matmul', 'numpy (%s)' % worker.label)):
+            if case in worker.cases:
+                rates[name] = 2. * MATMUL_SIDE ** 3 / median(worker.label, case) / 1e6
+    best = max(rates, key=rates.get)
+    peak = rates[best]
+    print('\n# SiamRPN tracker speed: arch %s (random weights), %s, %d runs after %d warm-up, %d threads'
+          % (args.arch, cpu_name(), args.runs, args.warmup, args.threads))
+    print('# load average before %s, after %s (other processes share the cores: timings are contended)'
+          % (load_before, load_after))
+    for worker in workers:
+        extra = worker.info.get('threading') or 'max relative error vs TF %.1e' % worker.info['max_relative_error']
+        print('#   %-28s %s' % (worker.label, extra))
+
+    print('# %dx%d float32 matmul, GFLOP/s: %s; peak = %s' % (MATMUL_SIDE, MATMUL_SIDE, ', '.join(
+        '%s %.1f' % item for item in rates.items()), best))
+    for worker in tf_workers:
+        label = worker.label
+        print('\n## %s: per-step times (median (min) ms); "of peak" = GFLOP/s / %.1f (%s)' % (label, peak, best))
+        print('| size | step | median ms | min ms | FPS | GFLOP | GFLOP/s | of peak | eff. GFLOP/s |')
+        print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+        for index, size in enumerate(args.sizes):
+            steps = (['template/%s' % h for h in HEADS] if index == 0 else []) + [
+                'network/%s/%d' % (h, size) for h in HEADS] + ['fed/%d' % size, 'crop/%d' % size, 'post/%d' % size] + [
+                'update/%s/%d' % (h, size) for h in HEADS]
+            for case in steps:
+                med, low = median(label, case), minimum(label, case)
+                cells = ['', '', '', '']
+                if case.startswith(('network/', 'update/')):
+                    head = case.split('/')[1]
+                    work = flops[size, head]
+                    cells = ['%.2f' % (work / 1e9), '%.1f' % (work / med / 1e6), '%.0f%%' % (
+                        100. * work / med / 1e6 / peak), '%.1f' % (flops[size, 'separate'] / med / 1e6)]
+                step = '/'.join(part for part in case.split('/') if part != str(size))
+                print('| %s | %s | %.2f | %.2f | %.1f | %s |' % (size if not case.startswith('template') else '-',
+                                                                step, med, low, 1e3 / med, ' | '.join(cells)))
+
+    print('\n## network only (track step), median ms; ratio = column / %s %s (> 1: ours is faster)'
+          % (tf_workers[0].label, tf_workers[0].info['default_head']))
+    reference = {size: median(tf_workers[0].label, 'network/%s/%d' % (tf_workers[0].info['default_head'], size))
+                 for size in args.sizes}
+    print('| column | head | ' + ' | '.join('%d ms | ratio' % s for s in args.sizes) + ' |')
+    print('| --- | --- | ' + ' | '.join('--- | ---' for _ in args.sizes) + ' |')
+    for worker in workers:
+        variants = sorted({c.split('/', 3)[3] if c.count('/') == 3 else '' for c in worker.cases
+                           if c.startswith('network/')})
+        for variant in variants:
+            for head in HEADS:
+                cells = []
+                for size in args.sizes:
+                    case = 'network/%s/%d' % (head, size) + ('/' + variant if variant else '')
+                    value = median(worker.label, case)
+                    cells.append('%.2f | %.2f' % (value, value / reference[size]))
+                name = worker.label + (' ' + variant.replace('torch_', '') if variant.startswith('torch_') else '')
+                print('| %s | %s | %s |' % (name, head, ' | '.join(cells)))
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--arch', default='otb', choices=sorted(configuration.ARCH_PRESETS))
+    parser.add_argument('--arch', default='otb', choices=['otb', 'vot', 'big'])
     parser.add_argument('--sizes', type=int, nargs='+', default=[255, 271])
-    parser.add_argument('--runs', type=int, default=30)
-    parser.add_argument('--threads', type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument('--runs', type=int, default=30, help='timed rounds (medians over them)')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed rounds first')
+    parser.add_argument('--threads', type=int, default=None, help='intra-op threads (default: all cores)')
+    parser.add_argument('--tf-python', nargs='*', default=[], help="other environments' Pythons with TF and the "
+                        "project installed (e.g. .venv-stock/bin/python), one column each")
+    parser.add_argument('--compare-thread-env', action='store_true',
+                        help="for each oneDNN build, add columns with the OpenMP runtime's defaults and with workers "
+                             "bound to cores instead of utils/runtime.py's OpenMP variables")
+    parser.add_argument('--torch-python', help='a Python with torch and numpy (PyTorch column)')
+    parser.add_argument('--onnxruntime-python', help='a Python with onnxruntime, onnx and numpy (ONNX Runtime column)')
+    parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--checkpoint', help=argparse.SUPPRESS)
+    parser.add_argument('--dump', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    from utils import runtime
+    args.threads = args.threads or runtime.cpu_threads()
+    if args.worker:
+        runtime.configure_environment(args.threads)  # before TensorFlow loads OpenMP (set variables win)
+        return tf_worker(args)
 
+    import tensorflow as tf
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+    import configuration
+    from inference.checkpoint_io import save_random_checkpoint_dir
+    from siamese_model import search_branch_flops
+
+    model_config = configuration.model_config_for(args.arch)
+    flops = {(size, head): search_branch_flops(model_config, size, head == 'fused')
+             for size in args.sizes for head in HEADS}
     workdir = tempfile.mkdtemp(prefix='bench_tracker_')
+    workers = []
     try:
         checkpoint_dir = os.path.join(workdir, 'random-%s' % args.arch)
-        save_random_checkpoint_dir(checkpoint_dir, configuration.model_config_for(args.arch))
-        print('arch %s (random weights), %d threads, %d runs' % (args.arch, args.threads, args.runs))
-        print('%-5s %-9s %10s %8s %12s %9s' % ('size', 'step', 'median ms', 'min ms', 'median FPS', 'min FPS'))
-        for size in args.sizes:
-            result = bench_size(checkpoint_dir, args.arch, size, args.runs, args.threads)
-            for step in ('template', 'network', 'fed', 'crop', 'post', 'update'):
-                median, best = result[step]
-                print('%-5d %-9s %10.2f %8.2f %12.1f %9.1f' % (size, step, median, best, 1e3 / median, 1e3 / best))
+        save_random_checkpoint_dir(checkpoint_dir, model_config)
+        workers = start_workers(args, workdir, checkpoint_dir)
+        load_before = load_average()
+        times = run_rounds(workers, args.runs, args.warmup)
+        report(args, workers, times, flops, load_before, load_average())
     finally:
+        for worker in workers:
+            worker.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

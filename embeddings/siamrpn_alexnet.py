@@ -44,6 +44,19 @@ def scaled_channels(width_multiplier):
     return tuple(max(1, int(round(c * width_multiplier))) for c in BASE_CHANNELS)
 
 
+def embedding_flops(image_size, width_multiplier=1.0):
+    """Floating-point operations of the convolutions (2 per multiply-add; BN, pooling and ReLU not counted) for one
+    [1, s, s, 3] image -> (flops, output side), e.g. 255 -> (8.63e9, 22) at width 1."""
+    side, in_channels, flops = image_size, 3, 0
+    for out, kernel, stride, pool in zip(scaled_channels(width_multiplier), _KERNELS, _STRIDES, _POOL_AFTER):
+        side = (side - kernel) // stride + 1
+        flops += 2 * side * side * kernel * kernel * in_channels * out
+        if pool:
+            side = (side - 3) // 2 + 1
+        in_channels = out
+    return flops, side
+
+
 def weights_initializer(init_method, gain=1.0):
     """Returns a conv weight initializer by name: 'kaiming_normal' or 'xavier', its variance scaled by gain**2."""
     if init_method == 'kaiming_normal':

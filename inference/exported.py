@@ -7,7 +7,7 @@
 This module imports TensorFlow, numpy and the project's JSON helpers only: never siamese_model or embeddings/
 (a test checks sys.modules), so it runs wherever the exported files and TF are.
 
-Export directory (format 'siamrpn-tf-export', version 1):
+Export directory (format 'siamrpn-tf-export', version 2; this loader reads versions 1 and 2):
   manifest.json   tensor names, shapes and dtypes, anchors and score sizes, the tracker and model configs, and the
                   size and SHA-256 of every graph file
   template.pb     frozen GraphDef of the template step (once per video)
@@ -16,10 +16,13 @@ Export directory (format 'siamrpn-tf-export', version 1):
 
 Tensor names (the same in the frozen graphs and the SavedModel):
   template:   in  template/exemplar:0     [1, 127, 127, 3]  float32 BGR in [0, 255] (the exemplar crop)
-              out template/cls_kernels:0  [1, 4, 4, C, 2k]  float32
-              out template/reg_kernels:0  [1, 4, 4, C, 4k]  float32
+              out template/<name>:0       the video's template tensors, float32; manifest 'search_head' says which:
+                  'fused' (default, version 2):  fused_kernel [1, 6, 6, Cin, 6k], fused_bias [1, 6k] (the search
+                                                 branch of the head as one 6x6 conv; embeddings/rpn_head.py)
+                  'separate' (version 1 exports, or rpn_config.fused_search_head false):
+                                                 cls_kernels [1, 4, 4, C, 2k], reg_kernels [1, 4, 4, C, 4k]
   track_<X>:  in  track_<X>/instance:0    [1, X, X, 3]      float32 BGR in [0, 255] (the search crop)
-              in  track/cls_kernels:0, track/reg_kernels:0  the template step's outputs for this video
+              in  track/<name>:0          each template output of this video (shared by all search sizes)
               out track_<X>/scores:0      [N]     foreground probability per anchor, N = S * S * k
               out track_<X>/boxes:0       [N, 4]  decoded cx,cy,w,h in the anchor frame (search-crop pixels, offsets
                                                   from the crop centre)
@@ -42,10 +45,13 @@ from google.protobuf.message import DecodeError
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from inference.subwindow import batch_of_one
+from utils import runtime
 from utils.io_utils import read_json
 
 FORMAT = 'siamrpn-tf-export'
-VERSION = 1
+VERSION = 2  # 2: the template outputs are named by the manifest ('fused_kernel', 'fused_bias' by default)
+SEPARATE_TEMPLATE = ('cls_kernels', 'reg_kernels')  # template outputs of the unfused head (all version-1 exports)
+FUSED_TEMPLATE = ('fused_kernel', 'fused_bias')  # template outputs of the fused search head
 MANIFEST = 'manifest.json'
 SAVED_MODEL_DIR = 'saved_model'
 SAVED_MODEL_TAGS = ('serve',)
@@ -62,19 +68,26 @@ def graph_file(key):
     return key + '.pb'
 
 
-def template_tensor_names():
-    """{'inputs': {exemplar}, 'outputs': {cls_kernels, reg_kernels}} tensor names of the template step."""
+def template_tensor_names(template=FUSED_TEMPLATE):
+    """{'inputs': {exemplar}, 'outputs': {name: 'template/<name>:0'}} tensor names of the template step, for the
+    template output names `template` (FUSED_TEMPLATE or SEPARATE_TEMPLATE)."""
     return {'inputs': {'exemplar': 'template/exemplar:0'},
-            'outputs': {'cls_kernels': 'template/cls_kernels:0', 'reg_kernels': 'template/reg_kernels:0'}}
+            'outputs': {name: 'template/%s:0' % name for name in template}}
 
 
-def track_tensor_names(instance_size):
-    """{'inputs': {instance, cls_kernels, reg_kernels}, 'outputs': {scores, boxes, anchors}} tensor names of the
-    track step at `instance_size` (the kernel inputs are shared by all sizes)."""
+def track_tensor_names(instance_size, template=FUSED_TEMPLATE):
+    """{'inputs': {instance, <template names>}, 'outputs': {scores, boxes, anchors}} tensor names of the track step
+    at `instance_size` (the template inputs 'track/<name>:0' are shared by all sizes)."""
     key = track_key(instance_size)
-    return {'inputs': {'instance': key + '/instance:0', 'cls_kernels': 'track/cls_kernels:0',
-                       'reg_kernels': 'track/reg_kernels:0'},
+    inputs = {'instance': key + '/instance:0'}
+    inputs.update({name: 'track/%s:0' % name for name in template})
+    return {'inputs': inputs,
             'outputs': {'scores': key + '/scores:0', 'boxes': key + '/boxes:0', 'anchors': key + '/anchors:0'}}
+
+
+def search_head(template):
+    """'fused' or 'separate': the kind of search head whose template outputs are named `template`."""
+    return 'fused' if sorted(template) == sorted(FUSED_TEMPLATE) else 'separate'
 
 
 def op_name(tensor_name):
@@ -121,6 +134,15 @@ def read_manifest(export_dir):
         if not isinstance(entry, dict) or not fields <= set(entry):
             raise ValueError('%s: graphs["%s"] must give %s, got %r'
                              % (path, key, ', '.join('"%s"' % f for f in sorted(fields)), entry))
+    template = sorted(graphs[TEMPLATE]['outputs'])
+    if template not in (sorted(FUSED_TEMPLATE), sorted(SEPARATE_TEMPLATE)):
+        raise ValueError('%s: the template graph\'s outputs must be %s or %s, got %s'
+                         % (path, sorted(FUSED_TEMPLATE), sorted(SEPARATE_TEMPLATE), template))
+    for size in sizes:
+        inputs = sorted(set(graphs[track_key(size)]['inputs']) - {'instance'})
+        if 'instance' not in graphs[track_key(size)]['inputs'] or inputs != template:
+            raise ValueError('%s: graphs["%s"] must take "instance" and the template outputs %s, got inputs %s'
+                             % (path, track_key(size), template, sorted(graphs[track_key(size)]['inputs'])))
     return manifest
 
 
@@ -143,11 +165,10 @@ def load_graph_def(export_dir, entry):
 
 
 def parity_session_config(session_config=None):
-    """A copy of `session_config` (default a plain ConfigProto) with Grappler's remapper off unless it sets it, so
-    the frozen graphs compute exactly what the variable graph of the Python tracker computes (module docstring)."""
-    config = tf.ConfigProto()
-    if session_config is not None:
-        config.CopyFrom(session_config)
+    """A copy of `session_config` (default utils.runtime.session_config(): the project's threading) with Grappler's
+    remapper off unless it sets it, so the frozen graphs compute exactly what the variable graph of the Python
+    tracker computes (module docstring)."""
+    config = runtime.session_config(base=session_config)
     rewrite_options = config.graph_options.rewrite_options
     if rewrite_options.remapping == rewriter_config_pb2.RewriterConfig.DEFAULT:
         rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
@@ -159,7 +180,7 @@ class ExportedBackend(object):
 
     Backend interface (inference/tracker.py): exemplar_size, instance_sizes, score_sizes {X: S}, num_anchors,
     set_template(exemplar_crop), detect(instance_crop) -> (scores [N], boxes [N, 4]), close(). The template step's
-    kernels are kept as arrays between set_template and detect and fed to each track step.
+    outputs are kept as arrays (`template`) between set_template and detect and fed to each track step.
     """
 
     def __init__(self, export_dir, instance_sizes=None, session_config=None):
@@ -192,7 +213,7 @@ class ExportedBackend(object):
                 self.track_inputs[size], self.track_outputs[size] = self._import(track_key(size))
         graph.finalize()
         self.session = tf.Session(graph=graph, config=parity_session_config(session_config))
-        self.kernels = None
+        self.template = None
 
     def _import(self, key):
         """Imports graph `key` under the name scope `key` -> ({input: tensor}, {output: tensor})."""
@@ -208,20 +229,20 @@ class ExportedBackend(object):
         return dict(zip(inputs, tensors[:len(inputs)])), dict(zip(outputs, tensors[len(inputs):]))
 
     def set_template(self, exemplar_crop):
-        """[z, z, 3] uint8 (or float) BGR exemplar crop -> kernels kept for the following detect calls."""
+        """[z, z, 3] uint8 (or float) BGR exemplar crop -> template arrays kept for the following detect calls."""
         crop = batch_of_one(exemplar_crop, self.exemplar_size).astype(np.float32)
-        self.kernels = self.session.run(self.template_outputs, {self.template_inputs['exemplar']: crop})
+        self.template = self.session.run(self.template_outputs, {self.template_inputs['exemplar']: crop})
 
     def detect(self, instance_crop):
         """[X, X, 3] uint8 (or float) BGR search crop -> (scores [N], boxes [N, 4] anchor frame); one session.run."""
-        if self.kernels is None:
+        if self.template is None:
             raise RuntimeError('detect() called before set_template()')
         size = np.shape(instance_crop)[0]
         if size not in self.track_inputs:
             raise ValueError('no track graph for a %d-pixel search crop; loaded %s' % (size, self.instance_sizes))
         inputs, outputs = self.track_inputs[size], self.track_outputs[size]
-        feed = {inputs['instance']: batch_of_one(instance_crop, size).astype(np.float32),
-                inputs['cls_kernels']: self.kernels['cls_kernels'], inputs['reg_kernels']: self.kernels['reg_kernels']}
+        feed = {inputs[name]: value for name, value in self.template.items()}
+        feed[inputs['instance']] = batch_of_one(instance_crop, size).astype(np.float32)
         return self.session.run((outputs['scores'], outputs['boxes']), feed)
 
     def close(self):

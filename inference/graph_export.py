@@ -16,7 +16,7 @@ import os
 import tensorflow as tf
 
 from inference.exported import (FORMAT, MANIFEST, SAVED_MODEL_DIR, SAVED_MODEL_TAGS, TEMPLATE, VERSION, graph_file,
-                                op_name, sha256_file, track_key)
+                                op_name, search_head, sha256_file, track_key)
 from inference.inference_wrapper import load_wrapper
 from inference.tracker import required_instance_sizes, resolve_track_config
 from utils.anchors import score_size
@@ -104,8 +104,8 @@ def _step_tensors(wrapper):
     """{step key: ({input: tensor}, {output: tensor})} of a kernels='inputs' InferenceWrapper."""
     steps = {TEMPLATE: ({'exemplar': wrapper.exemplar_input}, wrapper.template_outputs)}
     for size in wrapper.instance_sizes:
-        inputs = {'instance': wrapper.instance_inputs[size], 'cls_kernels': wrapper.cls_kernels,
-                  'reg_kernels': wrapper.reg_kernels}
+        inputs = {'instance': wrapper.instance_inputs[size]}
+        inputs.update(wrapper.template)
         steps[track_key(size)] = (inputs, wrapper.track_outputs[size])
     return steps
 
@@ -176,6 +176,7 @@ def build_manifest(wrapper, graphs, signatures, model_config, track_config, chec
         'exemplar_size': wrapper.exemplar_size,
         'instance_sizes': list(wrapper.instance_sizes),
         'num_anchors': wrapper.num_anchors,
+        'search_head': search_head(wrapper.template),
         'anchors': {'stride': model_config['embed_config']['stride'], 'ratios': rpn['anchor_ratios'],
                     'scales': rpn['anchor_scales'],
                     'order': 'n = (y * S + x) * k + a: score-map row y, column x, anchor a (ratio-major, then scale)',

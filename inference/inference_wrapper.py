@@ -8,8 +8,10 @@
   scores, boxes = wrapper.detect(sess, instance_crop)  # [X, X, 3] uint8 BGR -> [N], [N, 4]; one session.run
 
 The graph is SiameseModel's build steps in 'inference' mode (the training graph's embedding and RPN-head
-functions, BN in inference mode). The template kernels are kept in local variables assigned by the template step,
-so a frame feeds only its search crop (measured against feeding the kernels in benchmarks/bench_tracker.py).
+functions, BN in inference mode). The template step's outputs (`SiameseModel.template`: with the default fused
+search head the video's 6x6 kernel [1, 6, 6, Cin, 6k] and bias [1, 6k], else the correlation kernels [1, 4, 4, C,
+2k] and [1, 4, 4, C, 4k]) are kept in local variables `template/<name>` assigned by the template step, so a frame
+feeds only its search crop (measured against feeding them in benchmarks/bench_tracker.py).
 One detection head is built per search size (271, and 287 for the adaptive `big` preset), all sharing weights.
 
 Outputs per frame: `scores` [N] foreground probabilities and `boxes` [N, 4] decoded cx,cy,w,h in the anchor frame
@@ -17,19 +19,22 @@ Outputs per frame: `scores` [N] foreground probabilities and `boxes` [N, 4] deco
 `utils.anchors.generate_anchors`.
 
 With kernels='inputs' (the exported graphs, inference/graph_export.py) the same steps are built, but the template
-step outputs the kernels and every track step takes them as inputs (a frozen graph cannot keep per-video state);
+step outputs its tensors and every track step takes them as inputs (a frozen graph cannot keep per-video state);
 inputs are then float32 and the tensors carry the export names of inference/exported.py (`template/exemplar:0`,
-`track/cls_kernels:0`, `track_<X>/instance:0`, `track_<X>/scores:0`, ...).
+`track/fused_kernel:0`, `track_<X>/instance:0`, `track_<X>/scores:0`, ...).
 
 `WrapperBackend` is the tracker's network backend on this graph (inference/tracker.py); `load_wrapper` builds it
 and restores a checkpoint into a new session.
 """
+
+import collections
 
 import tensorflow as tf
 
 from inference.exported import op_name, template_tensor_names, track_tensor_names
 from inference.subwindow import batch_of_one
 from siamese_model import SiameseModel
+from utils import runtime
 from utils.checkpoints import check_variables
 
 MODEL_SCOPES = ('siamrpn_alexnet', 'rpn_head')
@@ -57,7 +62,7 @@ class InferenceWrapper(object):
         self.exemplar_size = model_config['z_image_size']
         self.kernel_mode = kernels
         self.models = {}
-        self.fed_kernels = None
+        self.fed_template = None
 
     def build_graph(self):
         """Builds placeholders, the template step, one track step per search size and a Saver over the model
@@ -71,10 +76,10 @@ class InferenceWrapper(object):
                 model.build_exemplar_embeddings(reuse=False)
                 model.build_template(reuse=False)
                 if self.kernel_mode == 'variables':
-                    self._build_template_storage(model.cls_kernels, model.reg_kernels)
+                    self._build_template_storage(model.template)
                 else:
-                    self._build_template_io(model.cls_kernels, model.reg_kernels)
-            model.set_template(self.cls_kernels, self.reg_kernels)
+                    self._build_template_io(model.template)
+            model.set_template(self.template)
             model.build_instance_embeddings(reuse=True)
             model.build_detection(reuse=index > 0)
             self.models[size] = model
@@ -105,36 +110,36 @@ class InferenceWrapper(object):
                                                      name=op_name(track_tensor_names(size)['inputs']['instance']))
                                 for size in self.instance_sizes}
 
-    def _build_template_io(self, cls_kernels, reg_kernels):
-        """'inputs' mode: named template outputs, and the kernel placeholders every track step reads."""
-        outputs = template_tensor_names()['outputs']
-        self.template_outputs = {'cls_kernels': tf.identity(cls_kernels, name=op_name(outputs['cls_kernels'])),
-                                 'reg_kernels': tf.identity(reg_kernels, name=op_name(outputs['reg_kernels']))}
-        inputs = track_tensor_names(self.instance_sizes[0])['inputs']
-        self.cls_kernels = tf.placeholder(tf.float32, cls_kernels.get_shape(), name=op_name(inputs['cls_kernels']))
-        self.reg_kernels = tf.placeholder(tf.float32, reg_kernels.get_shape(), name=op_name(inputs['reg_kernels']))
+    def _build_template_io(self, template):
+        """'inputs' mode: named template outputs, and the placeholders every track step reads them from."""
+        outputs = template_tensor_names(list(template))['outputs']
+        inputs = track_tensor_names(self.instance_sizes[0], list(template))['inputs']
+        self.template_outputs = collections.OrderedDict(
+            (name, tf.identity(tensor, name=op_name(outputs[name]))) for name, tensor in template.items())
+        self.template = collections.OrderedDict(
+            (name, tf.placeholder(tf.float32, tensor.get_shape(), name=op_name(inputs[name])))
+            for name, tensor in template.items())
 
     def _name_track_outputs(self):
         """'inputs' mode: each track step's scores, boxes and anchors (a constant) under the export names."""
         self.track_outputs = {}
         for size in self.instance_sizes:
-            names = track_tensor_names(size)['outputs']
+            names = track_tensor_names(size, list(self.template))['outputs']
             self.track_outputs[size] = {
                 'scores': tf.identity(self.scores[size], name=op_name(names['scores'])),
                 'boxes': tf.identity(self.boxes[size], name=op_name(names['boxes'])),
                 'anchors': tf.constant(self.anchors[size], name=op_name(names['anchors']))}
 
-    def _build_template_storage(self, cls_kernels, reg_kernels):
-        """Local variables holding the current video's kernels and the op that assigns them."""
+    def _build_template_storage(self, template):
+        """Local variables `template/<name>` holding the current video's template tensors, and the op assigning
+        them."""
         with tf.variable_scope('template'):
-            self.cls_kernels = tf.get_variable('cls_kernels', cls_kernels.get_shape(), tf.float32,
-                                               tf.zeros_initializer(), trainable=False,
-                                               collections=[tf.GraphKeys.LOCAL_VARIABLES])
-            self.reg_kernels = tf.get_variable('reg_kernels', reg_kernels.get_shape(), tf.float32,
-                                               tf.zeros_initializer(), trainable=False,
-                                               collections=[tf.GraphKeys.LOCAL_VARIABLES])
-            self.template_op = tf.group(tf.assign(self.cls_kernels, cls_kernels),
-                                        tf.assign(self.reg_kernels, reg_kernels), name='assign_template')
+            self.template = collections.OrderedDict(
+                (name, tf.get_variable(name, tensor.get_shape(), tf.float32, tf.zeros_initializer(),
+                                       trainable=False, collections=[tf.GraphKeys.LOCAL_VARIABLES]))
+                for name, tensor in template.items())
+            self.template_op = tf.group(*[tf.assign(self.template[name], tensor) for name, tensor in template.items()],
+                                        name='assign_template')
 
     def restore(self, sess, checkpoint_path):
         """Restores the model variables from a checkpoint prefix; errors name missing or mis-shaped variables."""
@@ -144,16 +149,16 @@ class InferenceWrapper(object):
     def initialize(self, sess):
         """Initialises the template variables (call after restoring or initialising the model variables)."""
         if self.kernel_mode == 'variables':
-            sess.run([self.cls_kernels.initializer, self.reg_kernels.initializer])
+            sess.run([variable.initializer for variable in self.template.values()])
 
     def set_template(self, sess, exemplar_crop):
-        """Template step: [z, z, 3] uint8 exemplar crop -> kernels stored for the following detect calls (in the
-        variables, or kept as arrays and fed by detect in 'inputs' mode)."""
+        """Template step: [z, z, 3] uint8 exemplar crop -> template tensors stored for the following detect calls
+        (in the variables, or kept as arrays and fed by detect in 'inputs' mode)."""
         feed = {self.exemplar_input: batch_of_one(exemplar_crop, self.exemplar_size)}
         if self.kernel_mode == 'variables':
             sess.run(self.template_op, feed)
         else:
-            self.fed_kernels = sess.run(self.template_outputs, feed)
+            self.fed_template = sess.run(self.template_outputs, feed)
 
     def detect(self, sess, instance_crop):
         """Track step: [X, X, 3] uint8 search crop -> (scores [N], boxes [N, 4] anchor frame); one session.run."""
@@ -162,20 +167,20 @@ class InferenceWrapper(object):
             raise ValueError('no track step for a %d-pixel search crop; built for %s' % (size, self.instance_sizes))
         feed = {self.instance_inputs[size]: batch_of_one(instance_crop, size)}
         if self.kernel_mode == 'inputs':
-            if self.fed_kernels is None:
+            if self.fed_template is None:
                 raise RuntimeError('detect() called before set_template()')
-            feed.update({self.cls_kernels: self.fed_kernels['cls_kernels'],
-                         self.reg_kernels: self.fed_kernels['reg_kernels']})
+            feed.update({self.template[name]: value for name, value in self.fed_template.items()})
         return sess.run((self.scores[size], self.boxes[size]), feed)
 
 
 def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None):
     """Builds an InferenceWrapper in a new graph and restores `checkpoint_path` into a new session ->
-    (wrapper, session); the session is closed again if restoring fails."""
+    (wrapper, session); the session is closed again if restoring fails. The session's threading is
+    utils.runtime.session_config's unless `session_config` sets it."""
     graph = tf.Graph()
     with graph.as_default():
         wrapper = InferenceWrapper(model_config, instance_sizes, kernels=kernels).build_graph()
-    session = tf.Session(graph=graph, config=session_config)
+    session = tf.Session(graph=graph, config=runtime.session_config(base=session_config))
     try:
         with graph.as_default():
             wrapper.restore(session, checkpoint_path)

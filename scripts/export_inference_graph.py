@@ -7,9 +7,11 @@
 Writes DIR (atomically: staged beside it and renamed in when complete; an existing export is replaced only with
 --overwrite, and a non-empty directory that is not an export never):
   template.pb     frozen GraphDef of the template step: template/exemplar:0 [1,127,127,3] float32 BGR in [0,255]
-                  -> template/cls_kernels:0 [1,4,4,C,2k], template/reg_kernels:0 [1,4,4,C,4k]
+                  -> template/fused_kernel:0 [1,6,6,Cin,6k], template/fused_bias:0 [1,6k] (the search branch of
+                  the head as one 6x6 conv; with model_config rpn_config.fused_search_head false instead
+                  template/cls_kernels:0 [1,4,4,C,2k], template/reg_kernels:0 [1,4,4,C,4k])
   track_<X>.pb    frozen GraphDef of the track step at search size X: track_<X>/instance:0 [1,X,X,3] and the
-                  kernels track/cls_kernels:0, track/reg_kernels:0 -> track_<X>/scores:0 [N] (foreground
+                  template outputs as track/<name>:0 -> track_<X>/scores:0 [N] (foreground
                   probability per anchor), track_<X>/boxes:0 [N,4] (decoded cx,cy,w,h, anchor frame),
                   track_<X>/anchors:0 [N,4]
   saved_model/    SavedModel, tag 'serve', signatures 'template' and 'track_<X>' (same tensors)

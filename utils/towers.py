@@ -111,7 +111,7 @@ class Tower(object):
 
 
 def build_towers(model_config, train_config, batch, devices, variable_device, mode='train', frozen_layers=(),
-                 seed=None):
+                 seed=None, model_class=SiameseModel):
     """Builds one SiameseModel per device on its share of `batch` (BN updates deferred, see train_op.py).
 
     Args:
@@ -120,6 +120,7 @@ def build_towers(model_config, train_config, batch, devices, variable_device, mo
       mode: 'train' (BN on batch statistics) or 'validation' (BN in inference mode).
       frozen_layers: embedding layers not trained (staged training).
       seed: op seed of the target subsampling; tower i uses seed + i.
+      model_class: SiameseModel or a subclass (benchmarks/bench_train.py builds the earlier port's targets so).
     Returns:
       list of Tower.
     """
@@ -127,8 +128,8 @@ def build_towers(model_config, train_config, batch, devices, variable_device, mo
     for index, (device, inputs) in enumerate(zip(devices, split_batch(batch, len(devices)))):
         with tf.device(tower_device_setter(device, variable_device)), tf.name_scope('tower_%d' % index):
             before = len(tf.get_collection(BN_STATISTICS))
-            model = SiameseModel(model_config, train_config, mode, inputs=inputs, frozen_layers=frozen_layers,
-                                 seed=None if seed is None else seed + index, defer_bn_updates=True)
+            model = model_class(model_config, train_config, mode, inputs=inputs, frozen_layers=frozen_layers,
+                                seed=None if seed is None else seed + index, defer_bn_updates=True)
             model.build(reuse=index > 0)
             towers.append(Tower(index, device, model, tf.get_collection(BN_STATISTICS)[before:]))
     return towers

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
-from inference.exported import MANIFEST, ExportedBackend, parity_session_config, read_manifest
+from inference.exported import (FUSED_TEMPLATE, MANIFEST, ExportedBackend, parity_session_config,
+                                read_manifest)
 from inference.inference_wrapper import WrapperBackend
 from inference.subwindow import get_subwindow, pad_colour
 from inference.tracker import SiamRPNTracker
@@ -81,11 +82,11 @@ def test_backends_agree_and_tf_default_rewrites_stay_within_float_precision(rand
             exemplar, search = crops(frame, synthetic_sequence.target_box(index), size)
             reference.set_template(exemplar)
             expected = reference.detect(search)
-            kernels = reference.session.run([reference.wrapper.cls_kernels, reference.wrapper.reg_kernels])
+            kernels = reference.session.run([reference.wrapper.template[n] for n in FUSED_TEMPLATE])
             for name, backend in backends.items():
                 backend.set_template(exemplar)
                 scores, boxes = backend.detect(search)
-                got_kernels = [backend.kernels['cls_kernels'], backend.kernels['reg_kernels']]
+                got_kernels = [backend.template[n] for n in FUSED_TEMPLATE]
                 assert scores.shape == (((size - 127) // 8 + 1) ** 2 * 5,) and boxes.shape == scores.shape + (4,)
                 if name == 'parity':
                     np.testing.assert_array_equal(scores, expected[0])
@@ -97,7 +98,10 @@ def test_backends_agree_and_tf_default_rewrites_stay_within_float_precision(rand
                         np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
                     np.testing.assert_allclose(scores, expected[0], rtol=0, atol=1e-3)
                     finite = np.isfinite(expected[1]).all(axis=1) & (np.abs(expected[1]) < 1e4).all(axis=1)
-                    np.testing.assert_allclose(boxes[finite], expected[1][finite], rtol=1e-4, atol=1e-3)
+                    # the untrained network amplifies the remapper's ~1e-6 changes: both heads, fused and separate,
+                    # move the largest boxes (~7e3 px) by up to ~0.7 px (measured), i.e. 1e-4 of the largest value
+                    np.testing.assert_allclose(boxes[finite], expected[1][finite], rtol=1e-4,
+                                               atol=1e-4 * np.abs(expected[1][finite]).max())
     finally:
         reference.close()
         for backend in backends.values():
@@ -199,7 +203,7 @@ def test_damaged_files_and_manifests_are_named(broken_export):
         ExportedBackend(broken_export)
 
     def rename_output(manifest):
-        manifest['graphs']['template']['outputs']['cls_kernels']['name'] = 'template/nothing:0'
+        manifest['graphs']['template']['outputs']['fused_kernel']['name'] = 'template/nothing:0'
     edit_manifest(broken_export, rename_output)
     with pytest.raises(ValueError, match='template.pb does not hold the tensors its manifest names .*template/nothing'):
         ExportedBackend(broken_export)

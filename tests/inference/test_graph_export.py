@@ -1,6 +1,7 @@
 """Tests of the export: documented tensor names and shapes, self-contained frozen steps, SavedModel, manifest."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -8,8 +9,8 @@ import tensorflow as tf
 
 import configuration
 from inference.checkpoint_io import save_random_checkpoint_dir
-from inference.exported import (SAVED_MODEL_DIR, load_graph_def, read_manifest, sha256_file, template_tensor_names,
-                                track_tensor_names)
+from inference.exported import (SAVED_MODEL_DIR, SEPARATE_TEMPLATE, ExportedBackend, load_graph_def, read_manifest,
+                                sha256_file, template_tensor_names, track_tensor_names)
 from inference.graph_export import export_inference_graph
 from inference.inference_wrapper import WrapperBackend
 from tests.conftest import tiny_model_config
@@ -17,6 +18,7 @@ from tests.fixtures import synthetic_sequence
 from tests.helpers import cpu_session
 from utils.anchors import generate_anchors
 from utils.checkpoints import read_configs, resolve_checkpoint
+from utils.io_utils import read_json, write_json
 
 VARIABLE_OPS = {'VariableV2', 'Variable', 'VarHandleOp', 'ReadVariableOp', 'Assign', 'AssignVariableOp'}
 
@@ -30,15 +32,16 @@ def test_manifest_documents_names_shapes_files_and_configs(random_checkpoint_dir
     assert manifest['track_config']['preset'] == 'big' and manifest['track_config']['adaptive']
     assert manifest['checkpoint'] == {'path': resolve_checkpoint(random_checkpoint_dir), 'global_step': 0}
     assert sorted(manifest['graphs']) == ['template', 'track_271', 'track_287']
-    c, k = 32, 5
+    cin, k = 64, 5
     template = manifest['graphs']['template']
     names = template_tensor_names()
     assert {key: spec['name'] for key, spec in template['inputs'].items()} == names['inputs']
     assert {key: spec['name'] for key, spec in template['outputs'].items()} == names['outputs']
     assert template['inputs']['exemplar']['shape'] == [1, 127, 127, 3]
     assert template['inputs']['exemplar']['dtype'] == 'float32'
-    assert template['outputs']['cls_kernels']['shape'] == [1, 4, 4, c, 2 * k]
-    assert template['outputs']['reg_kernels']['shape'] == [1, 4, 4, c, 4 * k]
+    assert manifest['search_head'] == 'fused' and manifest['version'] == 2
+    assert template['outputs']['fused_kernel']['shape'] == [1, 6, 6, cin, 6 * k]
+    assert template['outputs']['fused_bias']['shape'] == [1, 6 * k]
     for size, score_size in ((271, 19), (287, 21)):
         entry = manifest['graphs']['track_%d' % size]
         names = track_tensor_names(size)
@@ -47,7 +50,7 @@ def test_manifest_documents_names_shapes_files_and_configs(random_checkpoint_dir
         n = score_size * score_size * k
         assert (entry['instance_size'], entry['score_size'], entry['num_boxes']) == (size, score_size, n)
         assert entry['inputs']['instance']['shape'] == [1, size, size, 3]
-        assert entry['inputs']['cls_kernels']['shape'] == [1, 4, 4, c, 2 * k]
+        assert entry['inputs']['fused_kernel']['shape'] == [1, 6, 6, cin, 6 * k]
         assert [entry['outputs'][key]['shape'] for key in ('scores', 'boxes', 'anchors')] == [[n], [n, 4], [n, 4]]
     for entry in manifest['graphs'].values():
         path = os.path.join(export_dir, entry['file'])
@@ -67,10 +70,12 @@ def test_each_frozen_step_holds_only_its_own_inputs_and_no_variables(random_expo
     placeholders = {node.name + ':0' for node in graph_def.node if node.op == 'Placeholder'}
     assert placeholders == {spec['name'] for spec in entry['inputs'].values()}
     assert all(not node.device for node in graph_def.node)
-    # the track graphs are the search branch only: no template convs, no other size's input
+    # the track graphs are the search embedding and the fused 6x6 conv only: no head convs, no other size's input;
+    # the template graph composes conv_cls2/conv_r2/regress_adjust with the kernels of conv_cls1/conv_r1
     names = {node.name for node in graph_def.node}
-    assert any('conv_cls1' in name for name in names) == (key == 'template')
-    assert any('conv_cls2' in name for name in names) == (key != 'template')
+    for conv in ('conv_cls1', 'conv_r1', 'conv_cls2', 'conv_r2', 'regress_adjust'):
+        assert any(conv in name for name in names) == (key == 'template')
+    assert any('fused_search_head' in name for name in names) == (key != 'template')
 
 
 def test_saved_model_signatures_reproduce_the_python_model(random_checkpoint_dir, random_export_dirs):
@@ -94,10 +99,9 @@ def test_saved_model_signatures_reproduce_the_python_model(random_checkpoint_dir
                 return dict(zip(outputs, values))
 
             kernels = run('template', {'exemplar': exemplar[None].astype(np.float32)})
-            assert sorted(kernels) == ['cls_kernels', 'reg_kernels']
+            assert sorted(kernels) == ['fused_bias', 'fused_kernel']
             reference.set_template(exemplar)
-            expected_kernels = reference.session.run({'cls_kernels': reference.wrapper.cls_kernels,
-                                                      'reg_kernels': reference.wrapper.reg_kernels})
+            expected_kernels = reference.session.run(dict(reference.wrapper.template))
             for name in kernels:
                 np.testing.assert_allclose(kernels[name], expected_kernels[name], rtol=1e-6, atol=1e-6)
             for size, search in searches.items():
@@ -142,5 +146,42 @@ def test_tiny_width_export_names_are_stable(tmp_path):
     for size in manifest['instance_sizes']:
         entry = manifest['graphs']['track_%d' % size]
         assert {key: spec['name'] for key, spec in entry['outputs'].items()} == track_tensor_names(size)['outputs']
-    assert manifest['graphs']['template']['outputs']['reg_kernels']['shape'] == [1, 4, 4, 8, 20]
+    assert manifest['graphs']['template']['outputs']['fused_kernel']['shape'] == [1, 6, 6, 16, 30]
 
+
+
+def test_separate_head_export_and_version_1_manifests_load_and_equal_the_fused_export(tmp_path, random_checkpoint_dir,
+                                                                                     random_export_dirs):
+    """rpn_config.fused_search_head false exports the correlation kernels (the version-1 layout); the loader reads it,
+    also when its manifest says version 1, and its outputs equal the default fused export's to 1e-4 relative."""
+    checkpoint_dir = str(tmp_path / 'separate-checkpoint')
+    shutil.copytree(random_checkpoint_dir, checkpoint_dir)
+    model_config = read_json(os.path.join(checkpoint_dir, 'model_config.json'))
+    model_config['rpn_config']['fused_search_head'] = False
+    write_json(os.path.join(checkpoint_dir, 'model_config.json'), model_config)
+    output = str(tmp_path / 'separate')
+    manifest = export_inference_graph(checkpoint_dir, output)
+    assert manifest['search_head'] == 'separate'
+    template = manifest['graphs']['template']['outputs']
+    assert {key: spec['name'] for key, spec in template.items()} == \
+        template_tensor_names(SEPARATE_TEMPLATE)['outputs']
+    assert template['cls_kernels']['shape'] == [1, 4, 4, 32, 10]
+    assert template['reg_kernels']['shape'] == [1, 4, 4, 32, 20]
+    manifest['version'] = 1
+    del manifest['search_head']
+    write_json(os.path.join(output, 'manifest.json'), manifest)
+    frame = synthetic_sequence.frame(3)
+    exemplar, search = frame[30:157, 50:177].copy(), np.tile(frame, (2, 2, 1))[:271, :271].copy()
+    results = []
+    for export_dir in (output, random_export_dirs['otb']):
+        backend = ExportedBackend(export_dir)
+        try:
+            backend.set_template(exemplar)
+            results.append(backend.detect(search))
+        finally:
+            backend.close()
+    (scores, boxes), (fused_scores, fused_boxes) = results
+    assert np.abs(fused_scores - scores).max() <= 1e-4 * np.abs(scores).max()
+    finite = np.isfinite(boxes).all(axis=1) & (np.abs(boxes) < 1e4).all(axis=1)
+    assert finite.sum() > 0.5 * len(boxes)
+    assert np.abs(fused_boxes[finite] - boxes[finite]).max() <= 1e-4 * np.abs(boxes[finite]).max()
