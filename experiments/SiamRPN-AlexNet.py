@@ -17,7 +17,7 @@ The setting: momentum 0.9, weight decay 1e-4, 50 epochs of 600,000 pairs, 5 warm
 
 Without real data (train_config.train_data_config.input_imdb is None, the default) the run falls back to the
 embedded synthetic dataset (data/synthetic, built when missing) with a short schedule sized for a CPU
-(`synthetic_cpu_schedule` below: width multiplier 0.25, about 13 minutes on 2 free cores), and says so in its
+(`synthetic_cpu_schedule` below: width multiplier 0.25, about 7.5 minutes on 2 free cores), and says so in its
 log. Every value can still be overridden with `with key=value`.
 
 Outputs: Logs/SiamRPN/track_model_checkpoints/SiamRPN-AlexNet (checkpoints, config JSON, TensorBoard events) and
@@ -43,7 +43,7 @@ def synthetic_cpu_schedule(model_config, train_config):
     Width 0.25 (channels 24-64-96-96-64) and RPN channels C = 64 instead of 1 and 256; 4000 steps of 8 pairs with
     Adam (momentum SGD from scratch spikes the regression loss early at this size), a one-epoch linear warm-up to
     5e-4 and a cosine decay to 2e-5; conv1 keeps its random initialisation, which saves its backward pass (on the 255
-    search image, the costliest). About 13 minutes on 2 free cores. Chosen by the tracking AUC on the 13 held-out
+    search image, the costliest). About 7.5 minutes on 2 free cores. Chosen by the tracking AUC on the 13 held-out
     validation videos of the train split (never on the test split): 3200 steps 0.567, these 4000 steps 0.614;
     without the independent x/y scale jitter 0.587; other otb-preset tracker values within +-0.007. Values given on
     the command line win.
