@@ -33,6 +33,7 @@ import configuration  # noqa: E402
 from benchmarks.run_OTB import checkpoint_specs, load_sequences, peer_specs, run_benchmark  # noqa: E402
 from datasets.synthetic import build_synthetic_dataset, synthetic_paths  # noqa: E402
 from metrics.report import format_table  # noqa: E402
+from train_siamese_model import run_paths  # noqa: E402
 from utils.checkpoints import CHECKPOINT_PREFIX  # noqa: E402
 from utils.io_utils import read_json  # noqa: E402
 
@@ -41,11 +42,6 @@ EXPERIMENT = os.path.join(PROJECT_ROOT, 'experiments', 'SiamRPN-AlexNet.py')
 NANO_FILES = ('nanotrack_backbone_sim.onnx', 'nanotrack_head_sim.onnx')
 TRAINED_AUC_GOAL = 0.60  # the demo's bar for the trained model on the synthetic test split
 UNTRAINED_AUC_LIMIT = 0.35  # the untrained model must stay below this: the split needs learning
-
-
-def train_dir_of(run_name):
-    """The experiment's train_dir (relative to the working directory, as the experiment resolves it)."""
-    return os.path.join(configuration.LOG_DIR, 'track_model_checkpoints', run_name)
 
 
 def nano_files(nano_dir):
@@ -128,7 +124,7 @@ def main(argv=None):
                             progress=not args.no_progress)
     timings.append(('dataset', time.time() - began))
 
-    train_dir = train_dir_of(configuration.RUN_NAME)
+    train_dir = run_paths(configuration.RUN_NAME)['train_config']['train_dir']  # the experiment's own train_dir
     print('== 2/3 training: experiments/SiamRPN-AlexNet.py -> %s' % train_dir, flush=True)
     began = time.time()
     if not args.skip_training:
