@@ -363,9 +363,10 @@ def build_train_step(model_config, train_config, batch, stage, devices, variable
                                  seed=train_config['seed'], model_class=model_class)
     result.var_list = staging.select_variables(tf.trainable_variables(), stage['trainable_scopes'])
     compute_gradients(result.towers, result.var_list, variable_device)
+    per_epoch = steps_per_epoch(train_config, cluster.examples_per_step if cluster is not None else 1)
     with tf.device(variable_device):
-        result.learning_rate = schedules.learning_rate(train_config['lr_config'], global_step,
-                                                       steps_per_epoch(train_config), data['epoch'], stage['lr_mult'])
+        result.learning_rate = schedules.learning_rate(train_config['lr_config'], global_step, per_epoch,
+                                                       data['epoch'], stage['lr_mult'])
     optimizer = schedules.make_optimizer(train_config['optimizer_config'], result.learning_rate)
     result.counter = nonfinite_counter(variable_device)
     result.sync_optimizer = None

@@ -266,3 +266,29 @@ def test_async_workers_apply_their_own_steps(local_cluster):
     assert state['global_step'] == 4 and state['skipped'] == 1
     assert list(state['steps']) == [2, 2] and list(state['nonfinite']) == [0, 1]
     assert sorted(o['step'] for out in outputs for o in out) == [1, 2, 3, 4]
+
+
+def test_an_epoch_of_a_synchronous_cluster_counts_every_workers_batch_in_the_learning_rate():
+    """With 2 workers aggregated per step an epoch is num_examples / (2 * batch_size) steps, for the learning rate as
+    for the run's length: step k of the cluster has the rate of step 2k of a single process, and the last step of
+    the run reaches end_lr."""
+    from tests.conftest import tiny_model_config
+    from tests.utils.test_towers import constant_batch
+    from train_siamese_model import build_train_step, total_steps
+
+    train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
+    train_config['train_data_config'].update(batch_size=4, num_examples_per_epoch=32, epoch=2)
+    train_config['lr_config'].update(warmup=None, staircase=False)
+    stage = {'trainable_scopes': ['rpn_head'], 'lr_mult': 1.0}
+    cluster = distributed.resolve_cluster(cluster_config(cluster=SPEC, job_name='worker'), environ={})
+    assert cluster.examples_per_step == 2 and total_steps(train_config, cluster.examples_per_step) == 8
+    rates = {}
+    for name, worker_cluster in (('single', None), ('sync', cluster)):
+        with tf.Graph().as_default():
+            global_step = tf.train.get_or_create_global_step()
+            step = build_train_step(tiny_model_config(), train_config, constant_batch(), stage, ['/cpu:0'],
+                                    '/cpu:0', global_step, cluster=worker_cluster)
+            with tf.Session() as sess:
+                rates[name] = [sess.run(step.learning_rate, {global_step: k}) for k in range(9)]
+    np.testing.assert_allclose(rates['sync'][:5], rates['single'][0:9:2], rtol=1e-6)
+    np.testing.assert_allclose(rates['sync'][8], train_config['lr_config']['end_lr'], rtol=1e-6)  # the run's end
