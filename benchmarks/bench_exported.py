@@ -33,7 +33,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2  # noqa: E402
 tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
 import configuration  # noqa: E402
-from benchmarks.bench_tracker import frame_1280x720, time_ms  # noqa: E402
+from benchmarks.bench_tracker import FRAME_BOX, frame_1280x720  # noqa: E402
 from inference.checkpoint_io import save_random_checkpoint_dir  # noqa: E402
 from inference.exported import MANIFEST, SAVED_MODEL_DIR  # noqa: E402
 from inference.graph_export import directory_bytes, export_inference_graph  # noqa: E402
@@ -89,6 +89,21 @@ def parity(checkpoint_dir, export_dir, arch):
     return {name: float(np.abs(boxes[name] - boxes['python']).max()) for name in ('exported', 'remapper')}, size
 
 
+def time_ms(functions, runs, warmup=3):
+    """{name: (median, min) ms} of each function over `runs` rounds after `warmup` untimed calls; the functions take
+    turns within a round, so load from other processes spreads evenly over them."""
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    times = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, function in functions.items():
+            start = time.time()
+            function()
+            times[name].append(time.time() - start)
+    return {name: (1e3 * float(np.median(t)), 1e3 * float(np.min(t))) for name, t in times.items()}
+
+
 def step_functions(tracker, frame, box, size):
     """{step: function} timing the template step, the track step alone and tracker.update at search size `size`."""
     tracker.init(frame, box)
@@ -113,7 +128,7 @@ def bench_speed(checkpoint_dir, export_dir, arch, size, runs, threads):
     config['instance_size'], config['adaptive'] = size, False
     base = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1)
     remapper = remapper_config(base)
-    frame, box = frame_1280x720(), np.array([600., 330., 80., 60.])
+    frame, box = frame_1280x720(), np.array(FRAME_BOX)
     trackers = collections.OrderedDict([
         ('python', SiamRPNTracker.from_checkpoint(checkpoint_dir, track_config=config, session_config=base)),
         ('exported', SiamRPNTracker.from_exported(export_dir, track_config=config, session_config=base)),
