@@ -99,7 +99,7 @@ class SiameseModel(object):
         self.anchors = generate_anchors(embed['stride'], rpn['anchor_ratios'], rpn['anchor_scales'],
                                         self.score_size)
         self.num_anchors = rpn_head.num_anchors(rpn)
-        self.fused_search_head = mode == 'inference' and bool(rpn.get('fused_search_head', False))
+        self.fused_search_head = mode == 'inference' and bool(rpn['fused_search_head'])
 
     def is_training(self):
         """True when BN uses batch statistics (train mode)."""

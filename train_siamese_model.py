@@ -71,7 +71,6 @@ from utils.train_op import build_train_op, nonfinite_counter
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_SCOPE = 'siamrpn_alexnet'
 _PERIODS = ('save_model_every_n_steps', 'log_every_n_steps', 'summary_every_n_steps', 'validation_every_n_steps')
 
 
@@ -426,7 +425,7 @@ def _build_stage_graph(run, index, resume_path):
         train_step = build_train_step(model_config, train_config, parts.batch, stage, devices, variable_device,
                                       parts.global_step, cluster=cluster)
         parts.towers, parts.var_list = train_step.towers, train_step.var_list
-        parts.learning_rate, parts.step, parts.counter = train_step.learning_rate, train_step.step, train_step.counter
+        parts.learning_rate, parts.step = train_step.learning_rate, train_step.step
         parts.sync_optimizer = train_step.sync_optimizer
 
         parts.validation_loader = parts.validation = None
@@ -496,7 +495,7 @@ def _init_embedding(checkpoint_file):
         raise IOError('embedding_checkpoint_file %s is not a checkpoint (expected a prefix such as DIR/model.ckpt-0 '
                       'with a .index file, or a checkpoint directory); write one with python '
                       'scripts/convert_pretrained_model.py SRC.model --arch otb --output DIR --embedding-only' % path)
-    variables = [v for v in tf.model_variables() if v.op.name.startswith(EMBEDDING_SCOPE + '/')]
+    variables = [v for v in tf.model_variables() if v.op.name.startswith(staging.EMBEDDING_SCOPE + '/')]
     check_variables(path, variables)
     tf.train.init_from_checkpoint(path, {v.op.name: v for v in variables})
     logger.info('embedding initialised from %s (%d variables)', path, len(variables))
@@ -676,8 +675,7 @@ class _StepReport(object):
                    'train/skipped_nonfinite_steps': out['nonfinite_steps'],
                    'train/corrupt_records_skipped': out['corrupt_records']}
         if 'worker_steps' in out:
-            scalars.update({'train/worker_steps': out['worker_steps'],
-                            'train/worker_nonfinite_steps': out['worker_nonfinite_steps']})
+            scalars.update({tag: out[tag.split('/', 1)[1]] for tag in summaries.DISTRIBUTED_SCALARS})
         count = self.tower_batch
         exemplar_row, instance_row = summaries.draw_pairs(
             values['exemplar'][:count], values['instance'][:count], values['instance_box'][:count], out['top_boxes'],

@@ -139,7 +139,7 @@ def template_kernels(z_features, rpn_config, reuse=None, scope='rpn_head'):
     """
     k, c = num_anchors(rpn_config), rpn_config['feature_out']
     init = _correlation_initializer(rpn_config)
-    method = rpn_config.get('template_conv', 'matmul')
+    method = rpn_config['template_conv']
     if method not in TEMPLATE_CONVS:
         raise ValueError("rpn_config['template_conv'] must be one of %s, got %r" % (TEMPLATE_CONVS, method))
     conv = conv2d_as_matmul if method == 'matmul' else slim.conv2d

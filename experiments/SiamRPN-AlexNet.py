@@ -32,9 +32,10 @@ import tensorflow as tf  # noqa: E402
 
 tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
+import configuration  # noqa: E402
 from train_siamese_model import run_experiment  # noqa: E402
 
-RUN_NAME = 'SiamRPN-AlexNet'
+RUN_NAME = configuration.RUN_NAME  # 'SiamRPN-AlexNet': configuration's default train_dir and scripts/demo.py use it
 
 
 def synthetic_cpu_schedule(model_config, train_config):

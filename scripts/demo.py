@@ -34,8 +34,7 @@ from benchmarks.run_OTB import checkpoint_specs, load_sequences, peer_specs, run
 from datasets.synthetic import build_synthetic_dataset, synthetic_paths  # noqa: E402
 from metrics.report import format_table  # noqa: E402
 from train_siamese_model import run_paths  # noqa: E402
-from utils.checkpoints import CHECKPOINT_PREFIX  # noqa: E402
-from utils.io_utils import read_json  # noqa: E402
+from utils.checkpoints import CHECKPOINT_PREFIX, read_configs  # noqa: E402
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = os.path.join(PROJECT_ROOT, 'experiments', 'SiamRPN-AlexNet.py')
@@ -66,7 +65,7 @@ def run_training(extra_args):
 
 def tracker_specs(train_dir, nano_dir):
     """TrackerSpecs of the trained (latest) and untrained (step 0) checkpoints of the run, plus the peers."""
-    model_config = read_json(os.path.join(train_dir, 'model_config.json'))
+    model_config = read_configs(train_dir)[0]
     width = model_config['embed_config']['width_multiplier']
     name = '%s-w%g' % (os.path.basename(os.path.normpath(train_dir)), width)
     untrained = os.path.join(train_dir, '%s-0' % CHECKPOINT_PREFIX)
