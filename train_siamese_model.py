@@ -64,8 +64,8 @@ from datasets.synthetic import build_synthetic_dataset, use_synthetic_data
 from siamese_model import SiameseModel
 from utils import distributed, runtime
 from utils import train_schedules as schedules, train_stages as staging, train_summaries as summaries
-from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, resolve_checkpoint, write_configs
-from utils.io_utils import file_lock, read_json
+from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, checkpoint_step, resolve_checkpoint, write_configs
+from utils.io_utils import read_json
 from utils.towers import build_towers, compute_gradients, num_cpu_devices, resolve_devices, tower_device_setter
 from utils.train_op import build_train_op, nonfinite_counter
 
@@ -142,9 +142,7 @@ def resolve_data(train_config):
     synthetic = config['synthetic_data_config']
     logger.info('no real training data configured (train_config.train_data_config.input_imdb is None): training on '
                 'the embedded synthetic dataset in %s (built now if missing)', synthetic['root_dir'])
-    # processes of a local cluster share the folder: one builds, the others wait and find it complete
-    with file_lock(os.path.join(synthetic['root_dir'], '.build.lock')):
-        paths = build_synthetic_dataset(synthetic, config['curation_config'], log=logger.info)
+    paths = build_synthetic_dataset(synthetic, config['curation_config'], log=logger.info)  # locked: a cluster shares it
     own_validation = copy.deepcopy(validation) if validation['input_imdb'] is not None else None
     config = use_synthetic_data(config, paths)
     if own_validation is not None:
@@ -194,14 +192,6 @@ def check_resume_configs(train_dir, model_config, train_config):
         changed.extend(differences)
     if changed:
         logger.warning('resuming with a changed configuration: %s', '; '.join(changed[:10]))
-
-
-def checkpoint_step(checkpoint_path):
-    """Global step stored in a checkpoint (0 when it has none)."""
-    names = dict(tf.train.list_variables(checkpoint_path))
-    if 'global_step' not in names:
-        return 0
-    return int(tf.train.load_variable(checkpoint_path, 'global_step'))
 
 
 def _format_duration(seconds):
@@ -276,7 +266,7 @@ def train(model_config, train_config, track_config, session_config=None):
     if run.is_chief:
         os.makedirs(train_dir, exist_ok=True)
         latest = tf.train.latest_checkpoint(train_dir)
-        step = checkpoint_step(latest) if latest else 0
+        step = (checkpoint_step(latest) or 0) if latest else 0
         if latest:
             check_resume_configs(train_dir, model_config, train_config)
         write_configs(train_dir, model_config, train_config, track_config)

@@ -44,7 +44,7 @@ from datasets.lmdb_store import build_lmdb
 from datasets.sources.otb import OTBSource
 from utils.box_io import write_otb_boxes
 from utils.image_io import encode_jpeg
-from utils.io_utils import read_json, write_json
+from utils.io_utils import file_lock, read_json, write_json
 from utils.parallel import imap_unordered
 
 MANIFEST = 'synthetic.json'
@@ -556,6 +556,13 @@ def build_synthetic_dataset(synthetic_config, curation_config, processes=None, p
     if synthetic_config['train_seed'] == synthetic_config['test_seed']:
         raise ValueError('synthetic_data_config: train_seed and test_seed must differ (the test split must not '
                          'repeat training videos), both are %r' % synthetic_config['train_seed'])
+    # processes sharing the folder (a local cluster, parallel tests) take turns: one builds, the next finds it done
+    with file_lock(os.path.join(synthetic_config['root_dir'], '.build.lock')):
+        return _build_synthetic_dataset(synthetic_config, curation_config, processes, progress, log)
+
+
+def _build_synthetic_dataset(synthetic_config, curation_config, processes, progress, log):
+    """build_synthetic_dataset's stages, under its lock."""
     paths = synthetic_paths(synthetic_config)
     generator = synthetic_config['generator_config']
     summary = {}

@@ -20,7 +20,7 @@ from inference.exported import (FORMAT, MANIFEST, SAVED_MODEL_DIR, SAVED_MODEL_T
 from inference.inference_wrapper import load_wrapper
 from inference.tracker import required_instance_sizes, resolve_track_config
 from utils.anchors import score_size
-from utils.checkpoints import read_configs, resolve_checkpoint
+from utils.checkpoints import checkpoint_step, read_configs, resolve_checkpoint
 from utils.io_utils import atomic_directory, write_json
 
 # DaSiamRPN's post-processing as implemented in inference/tracker.py and inference/subwindow.py, for consumers that
@@ -170,7 +170,7 @@ def build_manifest(wrapper, graphs, signatures, model_config, track_config, chec
         'version': VERSION,
         'exporter': {'script': 'scripts/export_inference_graph.py', 'tensorflow_version': tf.__version__,
                      'created': datetime.datetime.utcnow().replace(microsecond=0).isoformat() + 'Z'},
-        'checkpoint': {'path': os.path.abspath(checkpoint_path), 'global_step': _global_step(checkpoint_path)},
+        'checkpoint': {'path': os.path.abspath(checkpoint_path), 'global_step': checkpoint_step(checkpoint_path)},
         'image_format': 'NHWC batch of 1, BGR channel order, float32 values in [0, 255] (OpenCV uint8 crops cast to '
                         'float; no mean or scale normalisation)',
         'exemplar_size': wrapper.exemplar_size,
@@ -189,11 +189,3 @@ def build_manifest(wrapper, graphs, signatures, model_config, track_config, chec
         'track_config': track_config,
         'model_config': model_config,
     }
-
-
-def _global_step(checkpoint_path):
-    """The checkpoint's global_step, or None when it has none (e.g. an embedding-only checkpoint)."""
-    names = dict(tf.train.list_variables(checkpoint_path))
-    if 'global_step' not in names:
-        return None
-    return int(tf.train.load_variable(checkpoint_path, 'global_step'))

@@ -23,9 +23,10 @@ import configuration
 from inference.checkpoint_io import random_values, save_checkpoint_dir, save_random_checkpoint_dir
 from inference.tracker import SiamRPNTracker
 from tests.conftest import PROJECT_ROOT, tiny_model_config
-from train_siamese_model import check_config_keys, checkpoint_step, train, unknown_config_keys
+from train_siamese_model import check_config_keys, train, unknown_config_keys
 from utils import train_summaries as summaries
 from utils.box_io import read_otb_boxes
+from utils.checkpoints import checkpoint_step
 
 DEEP = ['siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head']
 MODEL_SCOPES = ('siamrpn_alexnet', 'rpn_head')

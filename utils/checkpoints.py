@@ -95,3 +95,10 @@ def check_variables(checkpoint_path, variables):
         if misshaped:
             lines.append('  mis-shaped: ' + '; '.join(misshaped[:10]))
         raise ValueError('\n'.join(lines))
+
+
+def checkpoint_step(checkpoint_path):
+    """The global_step stored in a checkpoint prefix, or None when it has none (e.g. an embedding-only one)."""
+    if 'global_step' not in dict(tf.train.list_variables(checkpoint_path)):
+        return None
+    return int(tf.train.load_variable(checkpoint_path, 'global_step'))
