@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from embeddings import rpn_head
 from embeddings.siamrpn_alexnet import embedding_flops, scaled_channels, siamrpn_alexnet, siamrpn_alexnet_arg_scope
+from inference.exported import FUSED_TEMPLATE, SEPARATE_TEMPLATE
 from utils import losses
 from utils.anchors import anchor_to_image_frame, generate_anchors, image_to_anchor_frame, score_size
 from utils.box_coding import decode
@@ -40,6 +41,8 @@ from utils.target_assignment import assign_targets
 slim = tf.contrib.slim
 
 MODES = ('train', 'validation', 'inference')
+# names of the template tensors build_template sets (and set_template takes), by fused_search_head: the exports' names
+TEMPLATE_NAMES = {True: FUSED_TEMPLATE, False: SEPARATE_TEMPLATE}
 
 
 def search_branch_flops(model_config, instance_size, fused):
@@ -168,15 +171,15 @@ class SiameseModel(object):
         if self.fused_search_head:
             fused = rpn_head.fuse_search_head(self.cls_kernels, self.reg_kernels,
                                               self.exemplar_embeds.get_shape()[-1].value, config, reuse=reuse)
-            self.template = collections.OrderedDict([('fused_kernel', fused.kernel), ('fused_bias', fused.bias)])
+            tensors = (fused.kernel, fused.bias)
         else:
-            self.template = collections.OrderedDict([('cls_kernels', self.cls_kernels),
-                                                     ('reg_kernels', self.reg_kernels)])
+            tensors = (self.cls_kernels, self.reg_kernels)
+        self.template = collections.OrderedDict(zip(TEMPLATE_NAMES[self.fused_search_head], tensors))
 
     def set_template(self, template):
         """Uses given template tensors (a dict with the keys of self.template after build_template, e.g. the
         tracker's stored ones) in build_detection instead of build_template's."""
-        expected = ['fused_kernel', 'fused_bias'] if self.fused_search_head else ['cls_kernels', 'reg_kernels']
+        expected = list(TEMPLATE_NAMES[self.fused_search_head])
         if sorted(template) != sorted(expected):
             raise ValueError('set_template needs the tensors %s, got %s' % (expected, sorted(template)))
         self.template = collections.OrderedDict((name, template[name]) for name in expected)
