@@ -55,6 +55,10 @@ MODEL_CONFIG = {
 TRAIN_CONFIG = {
     'train_dir': osp.join(LOG_DIR, 'track_model_checkpoints', RUN_NAME),  # checkpoints + config JSON
     'seed': 123,  # graph-level random seed
+    # Fine-tuning: a checkpoint prefix or run directory whose embedding AND RPN head start this run (the optimizer
+    # state and the global step start fresh; the architecture must match). None: random init, or the embedding only
+    # from model_config.embed_config.embedding_checkpoint_file (not both). A resume ignores it.
+    'init_checkpoint': None,
 
     # In-graph target assignment (pure TF).
     'target_config': {

@@ -23,8 +23,9 @@ One run:
      saved model_config.json; the three config JSON files are (re)written atomically;
   3. per stage (utils/train_stages.py) a graph: queue readers, towers, the guarded train op (utils/train_op.py), a
      validation model sharing the variables, a Saver; variables restored from the latest checkpoint (variables it
-     lacks, e.g. optimizer slots of layers unfrozen by this stage, are initialised), or initialised (the embedding
-     from `embedding_checkpoint_file` when set) on a fresh start, which saves model.ckpt-0 at once;
+     lacks, e.g. optimizer slots of layers unfrozen by this stage, are initialised), or initialised on a fresh start
+     (the embedding and RPN head from `train_config.init_checkpoint`, or the embedding only from
+     `embedding_checkpoint_file`, when set), which saves model.ckpt-0 at once;
   4. per step: the batch is dequeued in one session.run (data wait) and fed to the train step (compute), so the two
      times are measured separately; logs, summaries, validation and checkpoints at their periods; a checkpoint at
      each stage end and at the end.
@@ -125,6 +126,15 @@ def check_train_config(train_config):
     distributed.check_cluster_config(cluster_config_of(train_config))
 
 
+def check_init_configs(model_config, train_config):
+    """Raises ValueError when both the whole-model and the embedding initialisation checkpoints are set."""
+    if train_config['init_checkpoint'] and model_config['embed_config']['embedding_checkpoint_file']:
+        raise ValueError('train_config.init_checkpoint (%s) and model_config.embed_config.embedding_checkpoint_file '
+                         '(%s) are both set; give one: init_checkpoint restores the embedding and the RPN head, '
+                         'embedding_checkpoint_file the embedding only' % (
+                             train_config['init_checkpoint'], model_config['embed_config']['embedding_checkpoint_file']))
+
+
 def resolve_data(train_config):
     """A copy of train_config whose readers point at real data: the configured imdb/LMDB, or the embedded
     synthetic dataset (built when missing) when train_data_config.input_imdb is None. Returns (config, synthetic)."""
@@ -175,7 +185,8 @@ ARCHITECTURE_KEYS = ('z_image_size', 'embed_config.embedding_name', 'embed_confi
 
 def check_resume_configs(train_dir, model_config, train_config):
     """Before resuming: the architecture keys of model_config must equal the saved ones (else ValueError naming
-    them); other differences (e.g. a longer schedule, another embedding_checkpoint_file, which a resume ignores)
+    them); other differences (e.g. a longer schedule, another embedding_checkpoint_file or init_checkpoint, which a resume
+    ignores)
     are logged."""
     changed = []
     for filename, config in (('model_config.json', model_config), ('train_config.json', train_config)):
@@ -243,6 +254,7 @@ def train(model_config, train_config, track_config, session_config=None):
     start_time = time.time()
     model_config, train_config, track_config = (copy.deepcopy(c) for c in (model_config, train_config, track_config))
     check_train_config(train_config)
+    check_init_configs(model_config, train_config)
     stages = staging.check_stages(train_config['stages'])
     for stage in stages:
         staging.frozen_layers(stage['trainable_scopes'], model_config['embed_config']['train_embedding'])
@@ -437,8 +449,10 @@ def _build_stage_graph(run, index, resume_path):
         parts.restorer, fresh = None, tf.global_variables()
         if resume_path:
             parts.restorer, fresh = _restorer(resume_path)
+        elif train_config['init_checkpoint'] and run.is_chief:
+            _init_from_checkpoint(train_config['init_checkpoint'], 'train_config.init_checkpoint', False)
         elif embed['embedding_checkpoint_file'] and run.is_chief:
-            _init_embedding(embed['embedding_checkpoint_file'])
+            _init_from_checkpoint(embed['embedding_checkpoint_file'], 'embedding_checkpoint_file', True)
         num_model_variables = len(tf.model_variables())
         if cluster is None:
             parts.init_op = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
@@ -476,19 +490,25 @@ def _restorer(checkpoint_path):
     return tf.train.Saver(present), fresh
 
 
-def _init_embedding(checkpoint_file):
-    """Initialises the siamrpn_alexnet/* variables (weights and BN statistics) from a checkpoint prefix or dir."""
+def _init_from_checkpoint(checkpoint_file, key, embedding_only):
+    """Initialises the model variables (weights and BN statistics) from a checkpoint prefix or run directory:
+    only the siamrpn_alexnet/* ones with embedding_only, else every model variable (embedding and RPN head).
+    Optimizer slots and the global step are not read: they start fresh. `key` names the config field in errors."""
     path = checkpoint_file
     if os.path.isdir(path):
         path = resolve_checkpoint(path)
     elif not tf.train.checkpoint_exists(path):
-        raise IOError('embedding_checkpoint_file %s is not a checkpoint (expected a prefix such as DIR/model.ckpt-0 '
-                      'with a .index file, or a checkpoint directory); write one with python '
-                      'scripts/convert_pretrained_model.py SRC.model --arch otb --output DIR --embedding-only' % path)
-    variables = [v for v in tf.model_variables() if v.op.name.startswith(staging.EMBEDDING_SCOPE + '/')]
+        raise IOError('%s %s is not a checkpoint (expected a prefix such as DIR/model.ckpt-0 with a .index file, or '
+                      'a checkpoint directory)%s' % (key, path, '; write one with python scripts/'
+                                                     'convert_pretrained_model.py SRC --arch otb --output DIR '
+                                                     '--embedding-only' if embedding_only else ''))
+    variables = tf.model_variables()
+    if embedding_only:
+        variables = [v for v in variables if v.op.name.startswith(staging.EMBEDDING_SCOPE + '/')]
     check_variables(path, variables)
     tf.train.init_from_checkpoint(path, {v.op.name: v for v in variables})
-    logger.info('embedding initialised from %s (%d variables)', path, len(variables))
+    logger.info('%s initialised from %s (%d variables)', 'embedding' if embedding_only else 'model', path,
+                len(variables))
 
 
 def _log_stage(run, index, start_step, end_step):

@@ -122,15 +122,21 @@ def imdb_keys(imdb):
     return [key for track in imdb['tracks'] for key in track['frame_keys']]
 
 
-def split_imdb(imdb, validation_ratio, seed=0):
-    """Splits an imdb by video into (train, validation) imdbs; validation gets round(ratio * videos), at least 1
-    when the ratio is positive and there are two or more videos."""
+def split_imdb(imdb, validation_ratio, seed=0, held_out=()):
+    """Splits an imdb by video into (train, validation) imdbs.
+
+    held_out: video names that go to validation whatever the ratio (e.g. named validation clips); of the other
+    videos, validation gets round(ratio * videos), at least 1 when the ratio is positive and there are two or more.
+    """
+    held_out = set(held_out)
     videos = sorted({(t['source'], t['video']) for t in imdb['tracks']})
+    validation = {v for v in videos if v[1] in held_out}
+    videos = [v for v in videos if v not in validation]
     count = int(round(validation_ratio * len(videos)))
     if validation_ratio > 0 and len(videos) > 1:
         count = min(max(count, 1), len(videos) - 1)
     order = np.random.RandomState(seed).permutation(len(videos))
-    validation = {videos[i] for i in order[:count]}
+    validation.update(videos[i] for i in order[:count])
     curation = {'patch_size': imdb['patch_size'], 'exemplar_size': imdb['exemplar_size'],
                 'context_amount': imdb['context_amount']}
     sources = {name: {k: v for k, v in d.items() if not k.startswith('num_')} for name, d in imdb['sources'].items()}

@@ -111,7 +111,7 @@ def _summary_for_json(summary):
 
 
 def build_real_dataset(real_data_config, curation_config, names=None, processes=None, max_videos=None,
-                       progress=True, log=print):
+                       progress=True, log=print, held_out=()):
     """Curates the selected datasets and builds one train/validation imdb pair and one LMDB (see the module doc).
 
     Args:
@@ -122,20 +122,22 @@ def build_real_dataset(real_data_config, curation_config, names=None, processes=
       max_videos: curate only the first N videos of each dataset (a quick partial build).
       progress: show progress bars.
       log: callable receiving summary text (None: silent).
+      held_out: video names that go to the validation imdb whatever validation_ratio says (named validation
+          clips); each must be a curated video of a selected dataset.
     Returns:
       real_data_paths(...) plus 'validation_imdb' (None when nothing was held out), 'data_config' (reader keys
       for train_data_config / validation_data_config) and 'summary' (per-source curation summaries without their
       records, imdb counts, LMDB verification, disk usage, seconds).
     Raises:
-      ValueError for a bad configuration or missing dataset folders; RuntimeError when no track was curated or the
-      LMDB misses keys after the build.
+      ValueError for a bad configuration, missing dataset folders or a held-out name no dataset has; RuntimeError
+      when no track was curated or the LMDB misses keys after the build.
     """
     log = log or (lambda text: None)
     start = time.time()
     sources = make_sources(real_data_config, names)
     names = [s.name for s in sources]
     paths = real_data_paths(real_data_config)
-    summaries, train_tracks, validation_tracks, descriptions = [], [], [], {}
+    summaries, train_tracks, validation_tracks, descriptions, seen = [], [], [], {}, set()
     for source in sources:
         summary = curate_source(source, paths['curated_dir'], curation_config, processes=processes,
                                 max_videos=max_videos, progress=progress)
@@ -146,10 +148,15 @@ def build_real_dataset(real_data_config, curation_config, names=None, processes=
             log('warning: dataset %s gave no track; it is left out of the imdbs' % source.name)
             continue
         descriptions[source.name] = source.describe()
+        seen.update(t['video'] for t in tracks)
         whole = make_imdb(tracks, {source.name: descriptions[source.name]}, curation_config)
-        train, validation = split_imdb(whole, real_data_config['validation_ratio'], real_data_config['split_seed'])
+        train, validation = split_imdb(whole, real_data_config['validation_ratio'], real_data_config['split_seed'],
+                                       held_out=held_out)
         train_tracks.extend(train['tracks'])
         validation_tracks.extend(validation['tracks'])
+    unknown = sorted(set(held_out) - seen)
+    if unknown:
+        raise ValueError('held-out videos %s are not among the curated videos of %s' % (unknown, names))
     if not train_tracks:
         raise RuntimeError('no track was curated from %s; no imdb written (see the summaries above)' % names)
     train = make_imdb(train_tracks, {n: descriptions[n] for n in {t['source'] for t in train_tracks}},

@@ -178,6 +178,27 @@ def test_embedding_is_initialised_from_a_checkpoint_on_a_fresh_start_only(keyed_
     assert prefix.endswith('model.ckpt-0')
 
 
+def test_a_whole_checkpoint_initialises_embedding_and_head_with_fresh_optimizer_state(keyed_dataset, tmp_path):
+    model_config = tiny_model_config()
+    values = random_values(model_config, seed=5)
+    source = save_checkpoint_dir(str(tmp_path / 'source'), values, model_config, scopes=MODEL_SCOPES)
+    train_dir = tmp_path / 'run'
+    model_config, train_config, track_config = tiny_run(keyed_dataset, train_dir, steps=1,
+                                                        init_checkpoint=str(tmp_path / 'source'))
+    summary = train(model_config, train_config, track_config)
+    assert summary['global_step'] == 1
+    start = checkpoint_values(train_dir, 0)
+    assert any(n.startswith('rpn_head/') for n in values) and any(n.startswith('siamrpn_alexnet/') for n in values)
+    for name, value in values.items():
+        np.testing.assert_array_equal(start[name], value, err_msg=name)
+    slots = [n for n in start if n.endswith('/Adam') or n.endswith('/Adam_1')]
+    assert slots and all(not start[n].any() for n in slots)  # optimizer state starts fresh
+    assert start['global_step'] == 0 and source.endswith('model.ckpt-0')
+    model_config['embed_config']['embedding_checkpoint_file'] = source
+    with pytest.raises(ValueError, match='init_checkpoint .* embedding_checkpoint_file'):
+        train(model_config, dict(train_config, train_dir=str(tmp_path / 'both')), track_config)
+
+
 def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_the_run_resumes(keyed_dataset, tmp_path, caplog,
                                                                              monkeypatch):
     """The save of step 4 dies after the data and index files are written but before the `checkpoint` index file is

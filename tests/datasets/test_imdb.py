@@ -88,3 +88,16 @@ def test_split_by_video_is_disjoint_deterministic_and_complete():
     for part in (train, validation):
         validate_imdb(part)
     assert split_imdb(imdb, 0.0)[1]['tracks'] == []
+
+
+def test_split_sends_held_out_videos_to_validation_and_splits_the_rest_by_ratio():
+    imdb = sample_imdb()
+    videos = sorted({t['video'] for t in imdb['tracks']})
+    held = videos[:2]
+    train, validation = split_imdb(imdb, 0.0, held_out=held)
+    assert {t['video'] for t in validation['tracks']} == set(held)
+    assert {t['video'] for t in train['tracks']} == set(videos[2:])
+    train, validation = split_imdb(imdb, 0.25, seed=3, held_out=held)
+    names = {t['video'] for t in validation['tracks']}
+    assert set(held) <= names and len(names) == 2 + int(round(0.25 * (len(videos) - 2)))
+    assert sorted(imdb_keys(train) + imdb_keys(validation)) == sorted(imdb_keys(imdb))
