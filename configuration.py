@@ -329,3 +329,39 @@ def model_config_for(arch, base=None):
     config['embed_config']['width_multiplier'] = ARCH_PRESETS[arch]['width_multiplier']
     config['rpn_config']['feature_out'] = ARCH_PRESETS[arch]['feature_out']
     return config
+
+
+# The CPU-sized schedule: SiamRPN-AlexNet at width 0.25 (channels 24-64-96-96-64) and RPN channels C 64, 8000 steps of
+# 8 pairs with Adam, a one-epoch linear warm-up to 5e-4 and a cosine decay to 2e-5; conv1 keeps its initial values,
+# which saves its backward pass on the 255 search image (the costliest). About 15 minutes on 2 free cores. Used by
+# experiments/SiamRPN-AlexNet-cpu.py on any data and by SiamRPN-AlexNet.py's fallback to the synthetic dataset; the
+# numbers that chose it are in docs and the experiment's docstring. Apply it with apply_updates on copies.
+CPU_SCHEDULE = {
+    'model_config': {'embed_config': {'width_multiplier': 0.25}, 'rpn_config': {'feature_out': 64}},
+    'train_config': {
+        'train_data_config': {'batch_size': 8, 'epoch': 20, 'num_examples_per_epoch': 3200},
+        'optimizer_config': {'optimizer': 'ADAM'},
+        'lr_config': {'warmup': 'linear', 'warmup_epochs': 1, 'warmup_start_lr': 1e-4, 'policy': 'cosine',
+                      'initial_lr': 5e-4, 'end_lr': 2e-5, 'staircase': False},
+        'stages': [{'start_epoch': 0, 'lr_mult': 1.0,
+                    'trainable_scopes': ['siamrpn_alexnet/conv2', 'siamrpn_alexnet/conv3', 'siamrpn_alexnet/conv4',
+                                         'siamrpn_alexnet/conv5', 'rpn_head']}],
+        'save_model_every_n_steps': 1000, 'max_checkpoints_to_keep': 20, 'log_every_n_steps': 25,
+        'summary_every_n_steps': 50, 'validation_every_n_steps': 1000, 'validation_batches': 10,
+    },
+}
+
+
+def apply_updates(config, updates):
+    """Writes the nested dict `updates` into `config` in place (dicts merge key by key; other values replace, copied).
+    Raises KeyError naming the dotted path of an update key that `config` lacks. Returns `config`."""
+    def merge(target, source, prefix):
+        for key, value in source.items():
+            if key not in target:
+                raise KeyError('%s%s is not a configuration key' % (prefix, key))
+            if isinstance(value, dict) and isinstance(target[key], dict) and target[key]:
+                merge(target[key], value, '%s%s.' % (prefix, key))
+            else:
+                target[key] = copy.deepcopy(value)
+    merge(config, updates, '')
+    return config

@@ -39,40 +39,17 @@ RUN_NAME = configuration.RUN_NAME  # 'SiamRPN-AlexNet': configuration's default 
 
 
 def synthetic_cpu_schedule(model_config, train_config):
-    """Sacred config scope: when no real dataset is configured, a CPU-sized run on the synthetic dataset.
+    """Sacred config scope: when no real dataset is configured, configuration.CPU_SCHEDULE on the synthetic dataset.
 
-    Width 0.25 (channels 24-64-96-96-64) and RPN channels C = 64 instead of 1 and 256; 8000 steps of 8 pairs with
-    Adam (momentum SGD from scratch spikes the regression loss early at this size), a one-epoch linear warm-up to
-    5e-4 and a cosine decay to 2e-5; conv1 keeps its random initialisation, which saves its backward pass (on the 255
-    search image, the costliest). About 15 minutes on 2 free cores (75 examples/s with intel-tensorflow). Chosen by
-    the tracking AUC on the 13 held-out validation videos of the train split (never on the test split): 3200 steps
-    0.567, 4000 steps 0.614, these 8000 steps 0.686 (its checkpoints at 4000-7000 steps: 0.581, 0.669, 0.673,
-    0.694); at 4000 steps, without the independent x/y scale jitter 0.587 and other otb-preset tracker values within
-    +-0.007. Values given on the command line win.
+    Chosen by the tracking AUC on the 13 held-out validation videos of the train split (never on the test split):
+    3200 steps 0.567, 4000 steps 0.614, these 8000 steps 0.686 (its checkpoints at 4000-7000 steps: 0.581, 0.669,
+    0.673, 0.694); at 4000 steps, without the independent x/y scale jitter 0.587 and other otb-preset tracker values
+    within +-0.007. Values given on the command line win. experiments/SiamRPN-AlexNet-cpu.py applies the same
+    schedule to any data.
     """
     if train_config['train_data_config']['input_imdb'] is None:
-        model_config['embed_config']['width_multiplier'] = 0.25
-        model_config['rpn_config']['feature_out'] = 64
-        train_config['train_data_config']['batch_size'] = 8
-        train_config['train_data_config']['epoch'] = 20
-        train_config['train_data_config']['num_examples_per_epoch'] = 3200
-        train_config['optimizer_config']['optimizer'] = 'ADAM'
-        train_config['lr_config']['warmup'] = 'linear'
-        train_config['lr_config']['warmup_epochs'] = 1
-        train_config['lr_config']['warmup_start_lr'] = 1e-4
-        train_config['lr_config']['policy'] = 'cosine'
-        train_config['lr_config']['initial_lr'] = 5e-4
-        train_config['lr_config']['end_lr'] = 2e-5
-        train_config['lr_config']['staircase'] = False
-        train_config['stages'] = [{'start_epoch': 0, 'lr_mult': 1.0,
-                                   'trainable_scopes': ['siamrpn_alexnet/conv2', 'siamrpn_alexnet/conv3',
-                                                        'siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head']}]
-        train_config['save_model_every_n_steps'] = 1000
-        train_config['max_checkpoints_to_keep'] = 20
-        train_config['log_every_n_steps'] = 25
-        train_config['summary_every_n_steps'] = 50
-        train_config['validation_every_n_steps'] = 1000
-        train_config['validation_batches'] = 10
+        configuration.apply_updates(model_config, configuration.CPU_SCHEDULE['model_config'])
+        configuration.apply_updates(train_config, configuration.CPU_SCHEDULE['train_config'])
 
 
 def main(argv=None):

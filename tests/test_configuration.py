@@ -54,3 +54,13 @@ def test_every_config_key_has_a_comment():
         if re.match(r"\s+'\w+': ", line) and not line.rstrip().endswith('{'):
             line = line if '#' in line else lines[index - 1] + line  # a comment may sit on the line above
             assert '#' in line, 'config key without a comment: %s' % line.strip()
+
+
+def test_apply_updates_merges_nested_dicts_copies_values_and_names_an_unknown_key():
+    config = copy.deepcopy(configuration.TRAIN_CONFIG)
+    updates = configuration.CPU_SCHEDULE['train_config']
+    configuration.apply_updates(config, updates)
+    assert config['lr_config']['policy'] == 'cosine' and config['lr_config']['lr_decay_factor'] == 0.8  # merged
+    assert config['stages'] == updates['stages'] and config['stages'] is not updates['stages']  # a copy
+    with pytest.raises(KeyError, match='lr_config.bogus'):
+        configuration.apply_updates(config, {'lr_config': {'bogus': 1}})

@@ -53,3 +53,14 @@ def test_pretrained_and_scratch_experiments(tmp_path):
     output = print_config('SiamRPN-AlexNet-scratch.py', tmp_path)
     assert value(output, 'warmup') == "'linear'" and value(output, 'warmup_epochs') == '10'
     assert value(output, 'embedding_checkpoint_file') == 'None' and value(output, 'width_multiplier') == '1.0'
+
+
+def test_cpu_experiment_applies_the_cpu_schedule_to_real_data_and_takes_a_whole_checkpoint(tmp_path):
+    output = print_config('SiamRPN-AlexNet-cpu.py', tmp_path, 'train_config.train_data_config.input_imdb=data/t.json',
+                          'train_config.train_data_config.lmdb_path=data/lmdb', 'train_config.init_checkpoint=run/x',
+                          'train_config.train_data_config.epoch=10')
+    assert value(output, 'width_multiplier') == '0.25' and value(output, 'feature_out') == '64'
+    assert value(output, 'optimizer') == "'ADAM'" and value(output, 'policy') == "'cosine'"
+    assert value(output, 'train_data_config', 'epoch') == '10'  # the command line beats the schedule's 20
+    assert value(output, 'init_checkpoint') == "'run/x'"
+    assert value(output, 'train_dir') == "'Logs/SiamRPN/track_model_checkpoints/SiamRPN-AlexNet-cpu'"
