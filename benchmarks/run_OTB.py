@@ -21,6 +21,12 @@ to a temporary name and renamed, so a killed run never leaves a half-written res
 and a table of AUC, P@20, SR@0.5, normalised precision and FPS per tracker (--per-sequence adds AUC/P@20 per
 sequence). The conventions are those of metrics/ope.py.
 
+GOT-10k (--dataset got10k) results use its submission layout, <results-dir>/<tracker>/<seq>/<seq>_001.txt and
+<seq>_time.txt, and the report adds AO, SR0.5 and SR0.75 (metrics/got10k.py). With --subset test (only first boxes
+are public) nothing is evaluated: the results are zipped into <results-dir>/<tracker>.zip for the evaluation server.
+Other datasets: --dataset vot|lasot|uav (LaSOT's 280-sequence test set with --subset test; normalised precision is
+its third score); VOT's own reset-based experiment is benchmarks/run_VOT.py.
+
 From Python (e.g. `make demo`):
   sequences = load_sequences('otb', root)
   summary = run_benchmark(checkpoint_specs([run_dir]) + peer_specs(['mil']), sequences, 'results', 'reports/x')
@@ -32,15 +38,19 @@ import collections
 import glob
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
+import cv2
 import numpy as np
 
 from datasets.benchmark_sequences import (DATASETS, DEFAULT_ROOTS, DEFAULT_SUBSET, SUBSETS, SequenceError,
                                           load_sequences, read_name_list)
 from inference.peers import MILTracker, NanoTracker
 from inference.track_loop import track_files
+from metrics.got10k import SR_THRESHOLDS, evaluate_got10k, summarize_got10k
 from metrics.ope import evaluate_sequence
 from metrics.report import build_summary, format_table, plot_norm_precision, plot_precision, plot_success, \
     write_summary
@@ -48,6 +58,7 @@ from utils.box_io import read_otb_boxes, write_otb_boxes
 from utils.io_utils import atomic_open
 
 PEERS = ('nano', 'mil')
+LAYOUTS = ('otb', 'got10k')  # result file layouts: OTB/pysot/got10k-OTB, GOT-10k's submission layout
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+=@-]*$')
 _STEP = re.compile(r'-(\d+)$')
 _CHECKPOINT_FILE_ENTRY = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
@@ -180,20 +191,33 @@ def peer_specs(peers, nano_backbone=None, nano_head=None):
 # Results
 
 
-def result_paths(results_dir, tracker_name, sequence_name):
-    """-> (boxes file, times file) of a tracker on a sequence."""
+def result_paths(results_dir, tracker_name, sequence_name, layout='otb'):
+    """-> (boxes file, times file) of a tracker on a sequence. layout 'otb': <tracker>/<seq>.txt and
+    <tracker>/times/<seq>_time.txt; 'got10k' (its submission layout): <tracker>/<seq>/<seq>_001.txt and _time.txt."""
     folder = os.path.join(results_dir, tracker_name)
+    if layout == 'got10k':
+        folder = os.path.join(folder, sequence_name)
+        return os.path.join(folder, '%s_001.txt' % sequence_name), os.path.join(folder, '%s_time.txt' % sequence_name)
+    if layout != 'otb':
+        raise ValueError('unknown result layout %r: expected one of %s' % (layout, ', '.join(LAYOUTS)))
     return (os.path.join(folder, '%s.txt' % sequence_name),
             os.path.join(folder, 'times', '%s_time.txt' % sequence_name))
 
 
-def load_result(results_dir, tracker_name, sequence):
+def remove_stale_temporaries(path):
+    """Removes the temporaries a killed atomic write of `path` left beside it (utils/io_utils.atomic_open names)."""
+    pattern = os.path.join(glob.escape(os.path.dirname(path)), glob.escape('.' + os.path.basename(path) + '.'))
+    for stale in glob.glob(pattern + '*.tmp'):
+        os.remove(stale)
+
+
+def load_result(results_dir, tracker_name, sequence, layout='otb'):
     """-> (boxes [N, 4] 0-based with frame 1 set to the ground truth, times [N] or None), or None without a result.
 
     Raises SequenceError naming the file when its row count is not the sequence's frame count. Times are None when
     the times file is missing or has the wrong length (results from other toolkits).
     """
-    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name)
+    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name, layout)
     if not os.path.isfile(boxes_path):
         return None
     boxes = read_otb_boxes(boxes_path)
@@ -209,22 +233,23 @@ def load_result(results_dir, tracker_name, sequence):
     return boxes, times
 
 
-def save_result(results_dir, tracker_name, sequence, boxes, times):
+def save_result(results_dir, tracker_name, sequence, boxes, times, layout='otb'):
     """Writes times, then boxes (the file that marks the sequence finished), each atomically."""
-    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name)
+    boxes_path, times_path = result_paths(results_dir, tracker_name, sequence.name, layout)
     for path in (boxes_path, times_path):  # temporaries left by a killed run
-        pattern = os.path.join(glob.escape(os.path.dirname(path)), glob.escape('.' + os.path.basename(path) + '.'))
-        for stale in glob.glob(pattern + '*.tmp'):
-            os.remove(stale)
+        remove_stale_temporaries(path)
     with atomic_open(times_path) as stream:
         for seconds in times:
             stream.write('%.8f\n' % seconds)
     write_otb_boxes(boxes_path, boxes)
 
 
-def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=print):
-    """Tracks every sequence that has no result yet (all with force) -> {tracker: {'tracked': [...], 'skipped': [...]}}.
+def run_specs(specs, sequences, is_finished, track_sequence, force=False, log=print):
+    """The resumable loop of every benchmark: for each tracker, the sequences without a finished result (all with
+    force) are tracked -> {tracker: {'tracked': [...], 'skipped': [...]}}.
 
+    is_finished(tracker_name, sequence) -> bool (SequenceError: an unusable result, tracked again);
+    track_sequence(tracker, tracker_name, sequence, number, count) tracks, saves and logs one sequence.
     A tracker is built only if it has something to track, and closed when it is done.
     """
     report = collections.OrderedDict()
@@ -235,7 +260,7 @@ def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=
         todo = []
         for sequence in sequences:
             try:
-                finished = not force and load_result(results_dir, spec.name, sequence) is not None
+                finished = not force and is_finished(spec.name, sequence)
             except SequenceError as error:
                 log('%s: %s; tracking it again' % (spec.name, error))
                 finished = False
@@ -254,16 +279,10 @@ def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=
             raise RuntimeError('could not build tracker %s: %s' % (spec.name, error)) from error
         try:
             for number, sequence in enumerate(todo, 1):
-                description = '%s %s (%d/%d)' % (spec.name, sequence.name, number, len(todo))
                 try:
-                    boxes, times = track_files(tracker, sequence.img_files, sequence.gt_boxes[0], progress,
-                                               description)
+                    track_sequence(tracker, spec.name, sequence, number, len(todo))
                 except Exception as error:
                     raise RuntimeError('%s failed on sequence %s: %s' % (spec.name, sequence.name, error)) from error
-                save_result(results_dir, spec.name, sequence, boxes, times)
-                metrics = evaluate_sequence(boxes, sequence.gt_boxes, times)
-                log('%s %s (%d/%d): %d frames, %.1f fps, AUC %.3f' % (
-                    spec.name, sequence.name, number, len(todo), len(sequence), metrics['fps'] or 0., metrics['auc']))
                 done['tracked'].append(sequence.name)
         finally:
             close = getattr(tracker, 'close', None)
@@ -272,23 +291,89 @@ def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=
     return report
 
 
-def evaluate_results(tracker_names, sequences, results_dir):
+def run_trackers(specs, sequences, results_dir, force=False, progress=True, log=print, layout='otb'):
+    """One-pass tracking of every sequence that has no result yet (all with force) -> {tracker: {'tracked': [...],
+    'skipped': [...]}} (see run_specs)."""
+    def is_finished(name, sequence):
+        return load_result(results_dir, name, sequence, layout) is not None
+
+    def track_sequence(tracker, name, sequence, number, count):
+        description = '%s %s (%d/%d)' % (name, sequence.name, number, count)
+        boxes, times = track_files(tracker, sequence.img_files, sequence.gt_boxes[0], progress, description)
+        save_result(results_dir, name, sequence, boxes, times, layout)
+        seconds = float(np.sum(times))
+        score = ', AUC %.3f' % evaluate_sequence(boxes, sequence.gt_boxes)['auc'] if sequence.annotated else ''
+        log('%s %s (%d/%d): %d frames, %.1f fps%s' % (name, sequence.name, number, count, len(sequence),
+                                                     len(times) / seconds if seconds > 0 else 0., score))
+    return run_specs(specs, sequences, is_finished, track_sequence, force, log)
+
+
+def image_size(path):
+    """(width, height) of an image file; raises IOError naming it when it cannot be read."""
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise IOError('cannot read image %s' % path)
+    return image.shape[1], image.shape[0]
+
+
+def evaluate_results(tracker_names, sequences, results_dir, layout='otb'):
     """Reads the results of each tracker on each sequence -> ordered {tracker: {sequence: evaluate_sequence dict}}.
 
-    A missing result is an error naming the tracker and the sequence.
+    With the got10k layout each dict also holds GOT-10k's metrics (metrics.got10k.evaluate_got10k, frames cut to
+    the first image's size) under 'got10k'. A missing result is an error naming the tracker and the sequence.
     """
+    sizes = {s.name: image_size(s.img_files[0]) for s in sequences} if layout == 'got10k' else {}
     evaluations = collections.OrderedDict()
     for name in tracker_names:
         per_sequence = collections.OrderedDict()
         for sequence in sequences:
-            loaded = load_result(results_dir, name, sequence)
+            loaded = load_result(results_dir, name, sequence, layout)
             if loaded is None:
                 raise SequenceError('no result of %s on sequence %s (expected %s)' % (
-                    name, sequence.name, result_paths(results_dir, name, sequence.name)[0]))
+                    name, sequence.name, result_paths(results_dir, name, sequence.name, layout)[0]))
             boxes, times = loaded
             per_sequence[sequence.name] = evaluate_sequence(boxes, sequence.gt_boxes, times)
+            if layout == 'got10k':
+                per_sequence[sequence.name]['got10k'] = evaluate_got10k(boxes, sequence.gt_boxes,
+                                                                        sizes[sequence.name], sequence.visible)
         evaluations[name] = per_sequence
     return evaluations
+
+
+def add_got10k_overall(summary):
+    """Adds each tracker's pooled GOT-10k metrics (summarize_got10k of its sequences) as overall['got10k']."""
+    for tracker in summary['trackers']:
+        tracker['overall']['got10k'] = summarize_got10k({n: m['got10k'] for n, m in tracker['sequences'].items()})
+    return summary
+
+
+def format_got10k_table(summary):
+    """Text table of AO, SR0.5, SR0.75 and FPS per tracker, best AO first -> str."""
+    trackers = sorted(summary['trackers'], key=lambda t: -t['overall']['got10k']['ao'])
+    width = max([len('Tracker')] + [len(t['name']) for t in trackers])
+    columns = ['AO'] + ['SR%g' % t for t in SR_THRESHOLDS]
+    header = '%-*s  %s  %7s  %6s' % (width, 'Tracker', '  '.join('%6s' % c for c in columns), 'FPS', 'Frames')
+    lines = [header, '-' * len(header)]
+    for tracker in trackers:
+        got = tracker['overall']['got10k']
+        values = [got['ao']] + [got['sr_%g' % t] for t in SR_THRESHOLDS]
+        fps = tracker['overall']['fps']
+        lines.append('%-*s  %s  %7s  %6d' % (width, tracker['name'], '  '.join('%6.3f' % v for v in values),
+                                              '-' if fps is None else '%.1f' % fps, got['evaluated_frames']))
+    return '\n'.join(lines)
+
+
+def write_submission(results_dir, tracker_name):
+    """Zips <results_dir>/<tracker>/ (GOT-10k's submission layout) into <results_dir>/<tracker>.zip -> its path."""
+    folder = os.path.join(results_dir, tracker_name)
+    target = os.path.join(results_dir, tracker_name + '.zip')
+    staging = tempfile.mkdtemp(prefix='.%s.zip.' % tracker_name, dir=results_dir)
+    try:
+        archive = shutil.make_archive(os.path.join(staging, tracker_name), 'zip', folder)
+        os.replace(archive, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def write_report(summary, report_dir, plots=True):
@@ -307,14 +392,8 @@ def write_report(summary, report_dir, plots=True):
     return paths
 
 
-def run_benchmark(specs, sequences, results_dir='results', report_dir=None, dataset=None, force=False,
-                  progress=True, plots=True, log=print):
-    """Tracks what is missing, evaluates every tracker on every sequence and returns the summary dict
-    (metrics/report.py); with report_dir it also writes summary.json and the plots there.
-
-    specs: TrackerSpecs (names must be unique); sequences: datasets.benchmark_sequences.Sequence list;
-    dataset: a dict describing the data, stored in the summary (e.g. {'name': 'OTB100', 'root': ...}).
-    """
+def check_names(specs, sequences):
+    """Raises ValueError for duplicate tracker or sequence names, or no trackers or sequences."""
     names = [spec.name for spec in specs]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
@@ -326,11 +405,30 @@ def run_benchmark(specs, sequences, results_dir='results', report_dir=None, data
     seq_names = [s.name for s in sequences]
     if len(set(seq_names)) != len(seq_names):
         raise ValueError('two sequences share a name: %s' % sorted(set(n for n in seq_names if seq_names.count(n) > 1)))
-    run_trackers(specs, sequences, results_dir, force=force, progress=progress, log=log)
+
+
+def run_benchmark(specs, sequences, results_dir='results', report_dir=None, dataset=None, force=False,
+                  progress=True, plots=True, log=print, layout='otb'):
+    """Tracks what is missing, evaluates every tracker on every sequence and returns the summary dict
+    (metrics/report.py); with report_dir it also writes summary.json and the plots there.
+
+    specs: TrackerSpecs (names must be unique); sequences: datasets.benchmark_sequences.Sequence list;
+    dataset: a dict describing the data, stored in the summary (e.g. {'name': 'OTB100', 'root': ...});
+    layout: 'otb' or 'got10k' (its submission layout, and AO/SR in overall['got10k']). Sequences without annotations
+    (GOT-10k test) are only tracked: the summary then holds 'submissions' {tracker: zip path} and no trackers.
+    """
+    check_names(specs, sequences)
+    run_trackers(specs, sequences, results_dir, force=force, progress=progress, log=log, layout=layout)
     info = dict(dataset or {})
     info.setdefault('sequences', len(sequences))
     info.setdefault('frames', int(sum(len(s) for s in sequences)))
-    summary = build_summary(evaluate_results(names, sequences, results_dir), info)
+    if not all(s.annotated for s in sequences):
+        return {'dataset': info, 'trackers': [], 'report_files': {},
+                'submissions': collections.OrderedDict((s.name, write_submission(results_dir, s.name))
+                                                       for s in specs)}
+    summary = build_summary(evaluate_results([spec.name for spec in specs], sequences, results_dir, layout), info)
+    if layout == 'got10k':
+        add_got10k_overall(summary)
     if report_dir:
         summary['report_files'] = write_report(summary, report_dir, plots)
     return summary
@@ -346,10 +444,26 @@ def build_parser():
     data.add_argument('--dataset', choices=DATASETS, default='otb', help='layout of --root (default: otb)')
     data.add_argument('--root', help='dataset folder (default per dataset: %s)' % ', '.join(
         '%s %s' % item for item in sorted(DEFAULT_ROOTS.items())))
-    data.add_argument('--subset', help='otb: %s (default all: every sequence folder found); uav: %s (default UAV123)'
-                      % ('/'.join(SUBSETS['otb']), '/'.join(SUBSETS['uav'])))
+    data.add_argument('--subset', help='otb: %s (default all: every sequence folder found); uav: %s (default UAV123); '
+                      'lasot: all/test (the 280 test sequences); got10k: val/test (test: tracked and zipped for the '
+                      'evaluation server)' % ('/'.join(SUBSETS['otb']), '/'.join(SUBSETS['uav'])))
     data.add_argument('--sequences', nargs='+', metavar='NAME', help='evaluate only these sequences')
     data.add_argument('--sequence-list', metavar='FILE', help='evaluate only the sequences named in FILE, one a line')
+    add_tracker_arguments(parser)
+    output = parser.add_argument_group('output')
+    output.add_argument('--results-dir', default='results', help='result files go to RESULTS_DIR/<tracker>/ '
+                                                                 '(default: results)')
+    output.add_argument('--report-dir', help='summary.json and plots (default: reports/<tag>)')
+    output.add_argument('--tag', help='report name (default: the dataset folder name, plus the subset)')
+    output.add_argument('--force', action='store_true', help='track again sequences that already have results')
+    output.add_argument('--per-sequence', action='store_true', help='also print AUC / P@20 per sequence')
+    output.add_argument('--no-plots', action='store_true', help='do not draw the plots')
+    output.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser
+
+
+def add_tracker_arguments(parser):
+    """The 'trackers' argument group (--checkpoint ... --evaluate-only) shared by the benchmark scripts."""
     trackers = parser.add_argument_group('trackers')
     trackers.add_argument('--checkpoint', nargs='+', default=[], metavar='PATH',
                           help='SiamRPN run directories, checkpoint prefixes or quoted globs')
@@ -365,25 +479,11 @@ def build_parser():
                           help='also report results already in <results-dir>/NAME/ (nothing is run for them)')
     trackers.add_argument('--evaluate-only', action='store_true',
                           help='run nothing; evaluate the existing results of the given trackers')
-    output = parser.add_argument_group('output')
-    output.add_argument('--results-dir', default='results', help='result files go to RESULTS_DIR/<tracker>/ '
-                                                                 '(default: results)')
-    output.add_argument('--report-dir', help='summary.json and plots (default: reports/<tag>)')
-    output.add_argument('--tag', help='report name (default: the dataset folder name, plus the subset)')
-    output.add_argument('--force', action='store_true', help='track again sequences that already have results')
-    output.add_argument('--per-sequence', action='store_true', help='also print AUC / P@20 per sequence')
-    output.add_argument('--no-plots', action='store_true', help='do not draw the plots')
-    output.add_argument('--no-progress', action='store_true', help='no progress bars')
-    return parser
+    return trackers
 
 
-def _setup(args):
-    """Parsed arguments -> (specs, sequences, dataset info, report_dir); raises on bad input."""
-    root = args.root or DEFAULT_ROOTS[args.dataset]
-    names = list(args.sequences or [])
-    if args.sequence_list:
-        names += read_name_list(args.sequence_list)
-    sequences = load_sequences(args.dataset, root, args.subset, names or None)
+def tracker_specs_from_args(args):
+    """TrackerSpecs of parsed add_tracker_arguments options; raises ValueError when there are none."""
     specs = checkpoint_specs(args.checkpoint, args.all_checkpoints, args.name, args.preset) if args.checkpoint else []
     specs += peer_specs(args.peers, args.nano_backbone, args.nano_head)
     specs += [TrackerSpec(name) for name in args.include]
@@ -391,6 +491,22 @@ def _setup(args):
         raise ValueError('nothing to run: give --checkpoint, --peers or --include')
     if args.evaluate_only:
         specs = [TrackerSpec(spec.name) for spec in specs]
+    return specs
+
+
+def sequence_names_from_args(args):
+    """--sequences plus the names of --sequence-list -> list, or None for all."""
+    names = list(args.sequences or [])
+    if args.sequence_list:
+        names += read_name_list(args.sequence_list)
+    return names or None
+
+
+def _setup(args):
+    """Parsed arguments -> (specs, sequences, dataset info, report_dir); raises on bad input."""
+    root = args.root or DEFAULT_ROOTS[args.dataset]
+    sequences = load_sequences(args.dataset, root, args.subset, sequence_names_from_args(args))
+    specs = tracker_specs_from_args(args)
     subset = args.subset or DEFAULT_SUBSET.get(args.dataset)
     tag = args.tag or os.path.basename(os.path.abspath(root)) + ('' if subset in (None, 'all') else '-' + subset)
     info = {'name': tag, 'dataset': args.dataset, 'root': root, 'subset': subset}
@@ -407,17 +523,26 @@ def main(argv=None):
     print('%d sequences (%d frames) from %s; trackers: %s' % (
         len(sequences), sum(len(s) for s in sequences), info['root'], ', '.join(s.name for s in specs)))
     start = time.time()
+    layout = 'got10k' if args.dataset == 'got10k' else 'otb'
     try:
         summary = run_benchmark(specs, sequences, args.results_dir, report_dir, info, force=args.force,
-                                progress=not args.no_progress, plots=not args.no_plots)
+                                progress=not args.no_progress, plots=not args.no_plots, layout=layout)
     except (SequenceError, ValueError) as error:  # bad data or names; tracker failures carry their traceback
         parser.exit(2, '%s: error: %s\n' % (parser.prog, error))
     print('')
+    if summary.get('submissions'):
+        for name, path in summary['submissions'].items():
+            print('%s: GOT-10k test results (no public annotations) zipped for the evaluation server: %s' % (name, path))
+        return 0
     print(format_table(summary, per_sequence=args.per_sequence))
+    if layout == 'got10k':
+        print('')
+        print(format_got10k_table(summary))
     print('')
     for key, path in sorted(summary['report_files'].items()):
         print('%s: %s' % (key.replace('_', ' '), path))
-    print('results: %s/<tracker>/<sequence>.txt; wall time %.1f s' % (args.results_dir, time.time() - start))
+    print('results: %s; wall time %.1f s' % (os.path.relpath(result_paths(args.results_dir, '<tracker>', '<sequence>',
+                                                                          layout)[0]), time.time() - start))
     return 0
 
 

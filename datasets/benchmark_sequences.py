@@ -10,10 +10,13 @@ order they are tracked. Layouts (`--dataset` of benchmarks/run_OTB.py):
           start above 1 (e.g. UAV123 sub-sequences exported in this layout) and rows may be NaN.
   got10k  a GOT-10k split folder (or its parent holding val/): <Seq>/00000001.jpg and <Seq>/groundtruth.txt, 1-based
           as the GOT-10k authors state (got-10k/toolkit issue #6); list.txt, when present, gives the order.
+          cover.label, when present, gives Sequence.visible (cover > 0), the frames got10k evaluates. The test split
+          (only the first box is public) loads with split='test': rows 2.. are NaN and Sequence.annotated is False.
   vot     a VOT short-term folder: list.txt, <seq>/groundtruth.txt with x,y,w,h or 4-corner polygon rows and images in
           <seq>/color/ (VOT2019+) or <seq>/ (earlier). VOT coordinates are 0-based (the VOT toolkit rasterises a
-          rectangle x,y,w,h onto pixels x..x+w-1 of a 0-indexed mask, vot/region/raster.py); polygons become their
-          axis-aligned bounds, the VOT toolkit's own polygon-to-rectangle conversion (vot/region/shapes.py).
+          rectangle x,y,w,h onto pixels x..x+w-1 of a 0-indexed mask, vot/region/raster.py). Sequence.regions keeps
+          the rows as written (for benchmarks/run_VOT.py); gt_boxes are metrics.vot.axis_aligned_box of them, the
+          area-preserving box DaSiamRPN and pysot initialise with. Blank and NaN rows are unlabelled (NaN).
   lasot   <root>/<class>/<class>-<n>/img/00000001.jpg and groundtruth.txt, 1-based (LaSOT_Evaluation_Toolkit issue 14).
   uav     the UAV123 release: <root>/anno/<version>/<seq>.txt (1-based, NaN rows where the target is out of view) and
           <root>/data_seq/<UAV123 or UAV123_10fps>/<folder>/000001.jpg; sub-sequences use the toolkit's frame ranges.
@@ -25,14 +28,15 @@ import re
 
 import numpy as np
 
-from datasets.benchmark_tables import OTB_FRAME_RANGES, OTB_SUBSETS, UAV_SUBSEQUENCES
+from datasets.benchmark_tables import LASOT_TEST_SEQUENCES, OTB_FRAME_RANGES, OTB_SUBSETS, UAV_SUBSEQUENCES
+from metrics.vot import axis_aligned_box, is_labelled
 from utils.box_io import parse_region_rows, read_otb_boxes
-from utils.box_utils import polygon_to_xywh
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 DATASETS = ('otb', 'got10k', 'vot', 'lasot', 'uav')
-SUBSETS = {'otb': ('all',) + tuple(sorted(OTB_SUBSETS)), 'uav': tuple(sorted(UAV_SUBSEQUENCES))}
-DEFAULT_SUBSET = {'otb': 'all', 'uav': 'UAV123'}
+SUBSETS = {'otb': ('all',) + tuple(sorted(OTB_SUBSETS)), 'uav': tuple(sorted(UAV_SUBSEQUENCES)),
+           'lasot': ('all', 'test'), 'got10k': ('val', 'test')}
+DEFAULT_SUBSET = {'otb': 'all', 'uav': 'UAV123', 'lasot': 'all', 'got10k': 'val'}
 DEFAULT_ROOTS = {'otb': 'data/OTB100', 'got10k': 'data/GOT-10k/val', 'vot': 'data/VOT2018', 'lasot': 'data/LaSOT',
                  'uav': 'data/UAV123'}
 
@@ -48,9 +52,12 @@ class Sequence(object):
 
     name: unique name (results go to <results>/<tracker>/<name>.txt); img_files: N image paths; gt_boxes: [N, 4]
     0-based x,y,w,h float64 (NaN rows kept); frame_numbers: N image numbers, for messages; source: what was read.
+    Optional, per layout: regions (VOT: N regions as written, [4] or [8] float64), visible (GOT-10k: [N] bool,
+    cover.label > 0), annotated (False for GOT-10k test: only the first box is known).
     """
 
     def __init__(self, name, img_files, gt_boxes, frame_numbers=None, source=None):
+        self.regions, self.visible, self.annotated = None, None, True
         self.name = name
         self.img_files = list(img_files)
         self.gt_boxes = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
@@ -182,42 +189,70 @@ def _otb_annotations(folder):
     return sorted(found, key=lambda item: (item[0] is not None, item[0] or 0))
 
 
-def load_got10k(root):
-    """A GOT-10k split folder (train/val layout) -> sequences in list.txt order."""
+def load_got10k(root, split='val'):
+    """A GOT-10k split folder (or its parent holding <split>/) -> sequences in list.txt order.
+
+    split 'val' (or train): every frame annotated; 'test': only the first box, the others NaN (annotated False).
+    """
     _require_dir(root, 'got10k')
-    if not _sequence_dirs(root, 'groundtruth.txt') and os.path.isdir(os.path.join(root, 'val')):
-        root = os.path.join(root, 'val')
+    if not _sequence_dirs(root, 'groundtruth.txt') and os.path.isdir(os.path.join(root, split)):
+        root = os.path.join(root, split)
     sequences = []
     for name in _listed_or_found(root, 'groundtruth.txt'):
         folder = os.path.join(root, name)
         gt_path = os.path.join(folder, 'groundtruth.txt')
         gt_boxes = read_otb_boxes(gt_path)
         images = numbered_images(folder, name)
-        if len(gt_boxes) == 1 and len(images) > 1:
+        if split == 'test':
+            if len(gt_boxes) != 1:
+                raise SequenceError('sequence %s: %s has %d rows; a GOT-10k test sequence has only the first-frame '
+                                    'box (use --subset val for annotated sequences)' % (name, gt_path, len(gt_boxes)))
+            gt_boxes = np.concatenate([gt_boxes, np.full((len(images) - 1, 4), np.nan)])
+        elif len(gt_boxes) == 1 and len(images) > 1:
             raise SequenceError('sequence %s: %s has only the first-frame box (the GOT-10k test split keeps its '
-                                'annotations on the evaluation server); use the val split' % (name, gt_path))
-        sequences.append(align_frames(name, images, gt_boxes, gt_path))
+                                'annotations on the evaluation server); use --subset test to track it for a '
+                                'submission, or the val split' % (name, gt_path))
+        sequence = align_frames(name, images, gt_boxes, gt_path)
+        sequence.annotated = split != 'test'
+        cover_path = os.path.join(folder, 'cover.label')
+        if sequence.annotated and os.path.isfile(cover_path):
+            with open(cover_path) as stream:
+                cover = np.array([float(v) for v in stream.read().split()])
+            if len(cover) != len(sequence):
+                raise SequenceError('sequence %s: %s has %d values for %d frames' % (
+                    name, cover_path, len(cover), len(sequence)))
+            sequence.visible = cover > 0
+        sequences.append(sequence)
     return sequences
 
 
 def load_vot(root):
-    """A VOT short-term folder -> sequences in list.txt order; polygons become axis-aligned bounds (0-based)."""
+    """A VOT short-term folder -> sequences in list.txt order, with .regions as written and gt_boxes the
+    area-preserving axis-aligned boxes of metrics.vot.axis_aligned_box (0-based); blank or NaN rows are NaN."""
     _require_dir(root, 'vot')
     sequences = []
     for name in _listed_or_found(root, 'groundtruth.txt'):
         folder = os.path.join(root, name)
         gt_path = os.path.join(folder, 'groundtruth.txt')
-        with open(gt_path) as stream:
-            regions = parse_region_rows(stream, source=gt_path)
-        gt_boxes = np.array([r if len(r) == 4 else polygon_to_xywh(r) for r in regions]).reshape(-1, 4)
+        with open(gt_path) as stream:  # one row per frame: only the file's final line break ends no row
+            text = stream.read()
+        lines = (text[:-1] if text.endswith('\n') else text).split('\n')
+        regions = parse_region_rows([line if line.strip() else 'nan,nan,nan,nan' for line in lines], source=gt_path)
+        gt_boxes = np.array([axis_aligned_box(r) if is_labelled(r) else np.full(4, np.nan) for r in regions])
         color = os.path.join(folder, 'color')
         images = numbered_images(color if os.path.isdir(color) else folder, name)
-        sequences.append(align_frames(name, images, gt_boxes, gt_path))
+        sequence = align_frames(name, images, gt_boxes.reshape(-1, 4), gt_path)
+        sequence.regions = regions
+        sequences.append(sequence)
     return sequences
 
 
-def load_lasot(root):
-    """LaSOT (<class>/<class>-<n>/ or a flat folder of <class>-<n>/) -> sequences in name order."""
+def load_lasot(root, subset='all'):
+    """LaSOT (<class>/<class>-<n>/ or a flat folder of <class>-<n>/) -> sequences in name order.
+
+    subset 'test': the 280 sequences of LaSOT's testing_set.txt (datasets/benchmark_tables.py), all of which must
+    be present; 'all': every sequence found.
+    """
     _require_dir(root, 'lasot')
     gt_paths = glob.glob(os.path.join(root, '*', 'groundtruth.txt')) + \
         glob.glob(os.path.join(root, '*', '*', 'groundtruth.txt'))
@@ -231,6 +266,13 @@ def load_lasot(root):
         name = os.path.basename(folder)
         sequences.append(align_frames(name, numbered_images(os.path.join(folder, 'img'), name),
                                       read_otb_boxes(gt_path), gt_path))
+    if subset == 'test':
+        found = {s.name for s in sequences}
+        missing = [n for n in LASOT_TEST_SEQUENCES if n not in found]
+        if missing:
+            raise SequenceError('the LaSOT test set needs %d sequences under %s; missing: %s%s' % (
+                len(LASOT_TEST_SEQUENCES), root, ', '.join(missing[:10]), ' ...' if len(missing) > 10 else ''))
+        sequences = [s for s in sequences if s.name in set(LASOT_TEST_SEQUENCES)]
     return sequences
 
 
@@ -268,7 +310,8 @@ def load_uav(root, version='UAV123'):
 def load_sequences(dataset, root=None, subset=None, names=None):
     """Loads `dataset` ('otb', 'got10k', 'vot', 'lasot', 'uav') from root (default DEFAULT_ROOTS) -> [Sequence].
 
-    subset: OTB subset or UAV version (see SUBSETS); names: keep only these sequences, in this order.
+    subset: OTB subset, UAV version, LaSOT all/test or GOT-10k val/test (see SUBSETS); names: keep only these
+    sequences, in this order.
     """
     if dataset not in DATASETS:
         raise ValueError('unknown dataset %r: expected one of %s' % (dataset, ', '.join(DATASETS)))
@@ -280,11 +323,11 @@ def load_sequences(dataset, root=None, subset=None, names=None):
     if dataset == 'otb':
         sequences = load_otb(root, subset)
     elif dataset == 'got10k':
-        sequences = load_got10k(root)
+        sequences = load_got10k(root, subset)
     elif dataset == 'vot':
         sequences = load_vot(root)
     elif dataset == 'lasot':
-        sequences = load_lasot(root)
+        sequences = load_lasot(root, subset)
     else:
         sequences = load_uav(root, subset)
     return select_sequences(sequences, names) if names else sequences

@@ -134,19 +134,27 @@ def test_got10k_val_layout_in_list_order(tmp_path):
         load_sequences('got10k', str(val))
 
 
-def test_vot_polygons_become_axis_aligned_bounds(tmp_path):
+def test_vot_polygons_become_area_preserving_boxes(tmp_path):
     root = tmp_path / 'VOT2018'
-    write_images(str(root / 'ants1' / 'color'), range(1, 3), digits=8, empty=True)
-    write_text(str(root / 'ants1' / 'groundtruth.txt'),
-               '10,20,30,22,28,40,8,38\n5.5,6,10,12\n')  # a rotated quadrilateral, then an x,y,w,h row
-    write_images(str(root / 'ball'), range(1, 2), digits=8, empty=True)  # pre-2019: images beside the annotation
-    write_text(str(root / 'ball' / 'groundtruth.txt'), '1,2,3,2,3,4,1,4\n')
+    write_images(str(root / 'ants1' / 'color'), range(1, 4), digits=8, empty=True)
+    write_text(str(root / 'ants1' / 'groundtruth.txt'),  # a rotated quadrilateral, an x,y,w,h row, an unlabelled row
+               '10,20,30,22,28,40,8,38\n5.5,6,10,12\nnan,nan,nan,nan\n')
+    write_images(str(root / 'ball'), range(1, 3), digits=8, empty=True)  # pre-2019: images beside the annotation
+    write_text(str(root / 'ball' / 'groundtruth.txt'), '1,2,3,2,3,4,1,4\n\n')  # a blank row: unlabelled
     write_text(str(root / 'list.txt'), 'ants1\nball\n')
     ants, ball = load_sequences('vot', str(root))
-    np.testing.assert_allclose(ants.gt_boxes, [[8., 20., 22., 20.], [5.5, 6., 10., 12.]])  # VOT is 0-based
-    np.testing.assert_allclose(ball.gt_boxes, [[1., 2., 2., 2.]])
+    # pysot's get_axis_aligned_bbox by hand: centre (19, 30); bounds 22 x 20; sides sqrt(404), sqrt(328);
+    # s = sqrt(sqrt(404 * 328) / 440); w = 22 s + 1, h = 20 s + 1; box = centre - (size - 1) / 2.
+    scale = np.sqrt(np.sqrt(404. * 328.) / 440.)
+    w, h = 22. * scale + 1., 20. * scale + 1.
+    np.testing.assert_allclose(ants.gt_boxes[:2], [[19. - (w - 1.) / 2., 30. - (h - 1.) / 2., w, h],
+                                                   [5.5, 6., 10., 12.]])  # VOT is 0-based
+    assert np.isnan(ants.gt_boxes[2]).all() and len(ants.regions) == 3 and len(ants.regions[0]) == 8
+    np.testing.assert_array_equal(ants.regions[1], [5.5, 6., 10., 12.])
+    np.testing.assert_allclose(ball.gt_boxes[0], [1., 2., 3., 3.])  # VOT's corners x..x+w-1: the 3 x 3 pixels 1..3
+    assert np.isnan(ball.gt_boxes[1]).all()
     assert ants.img_files[0].endswith(os.path.join('ants1', 'color', '00000001.jpg'))
-    write_text(str(root / 'ball' / 'groundtruth.txt'), 'm1,2,3\n')
+    write_text(str(root / 'ball' / 'groundtruth.txt'), 'm1,2,3\n\n')
     with pytest.raises(ValueError, match='ball/groundtruth.txt line 1: mask regions are not supported'):
         load_sequences('vot', str(root))
 
