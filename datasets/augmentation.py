@@ -9,6 +9,21 @@ Geometry (one affine warp per image, so the box maps exactly as the pixels do; s
   * search: the region s_z * 255 / 127 of the search box, scaled by 1 +- search_scale (x and y independently when
     independent_xy_scale) and placed so the target centre lands up to search_shift pixels from the image centre;
   * horizontal flip of both images together (flip_prob).
+
+The tracker's pixel grid (one convention for training and tracking). inference/subwindow.py crops a side-sz region
+around pos as pixels xmin..xmin+sz-1, xmin = round(pos - (sz + 1) / 2): the continuous region [xmin, xmin + sz) is
+centred at pos - 1/2 + e, e the rounding residual (|e| <= 1/2, zero mean), and resizing it to `out` maps a source
+point q to (q - xmin) k with k = out / sz output pixels per source pixel. The tracker decodes an output box centred
+at u as pos + (u - out / 2) / k (inference/tracker.select_target): it takes the crop centre for pos. A target
+centred at pos therefore shows at out / 2 + (1/2 - e) k while its correct output is out / 2. So training shows the
+target k / 2 right of and below the box it gives the model: the box is the image of the target under the exactly
+centred transform M (as ever), and the pixels are warped with M followed by a translation of +k/2 in x and y.
+Here k = (patch pixels per source pixel, recorded by curation as `patch_scales`) x |output pixels per patch pixel
+of M|, so the shift is half a *source* pixel at every scale jitter; it is added in output coordinates, so a
+mirrored pair keeps it (the tracker never mirrors). The exemplar gets the same shift, as the tracker's template
+crop has it. Only e (a property of the absolute position) is not reproduced: it is zero-mean jitter at tracking
+time. The offset cannot enter at curation alone: the 511 patch is re-centred here on its recorded box, and only
+curation knows the source pixel size, hence the recorded scales.
 Photometric, per image unless noted: grey (both images, gray_prob), down-then-up resampling (downup_prob), blur
 with a random odd kernel, Gaussian or motion (blur_prob), colour jitter (brightness, contrast, saturation and
 per-channel gain as one 3x4 colour matrix, color_jitter_prob). Mixup happens in the graph, on the batch
@@ -62,13 +77,14 @@ class PairAugmenter(object):
         centre = (x + w / 2. - dx * region[0] / self.instance_size, y + h / 2. - dy * region[1] / self.instance_size)
         return crop_transform(centre, region, self.instance_size, flip)
 
-    def __call__(self, template_patch, template_box, search_patch, search_box, rng):
+    def __call__(self, template_patch, template_box, search_patch, search_box, rng, template_pixel, search_pixel):
         """Augments one pair.
 
         Args:
           template_patch, search_patch: [P, P, 3] uint8 BGR curated patches.
           template_box, search_box: 0-based x,y,w,h target boxes in patch pixels.
           rng: numpy RandomState.
+          template_pixel, search_pixel: patch pixels per source pixel of each patch (the imdb's `patch_scales`).
         Returns:
           exemplar [127, 127, 3] uint8, instance [255, 255, 3] uint8, instance box [4] float32 cx,cy,w,h.
         """
@@ -77,8 +93,10 @@ class PairAugmenter(object):
         flip = full and rng.random_sample() < config['flip_prob']
         z_matrix = self.template_transform(template_box, rng, flip)
         x_matrix = self.search_transform(search_box, rng, flip)
-        exemplar = warp(template_patch, z_matrix, self.exemplar_size, mean_color(template_patch))
-        instance = warp(search_patch, x_matrix, self.instance_size, mean_color(search_patch))
+        exemplar = warp(template_patch, tracker_grid(z_matrix, template_pixel), self.exemplar_size,
+                        mean_color(template_patch))
+        instance = warp(search_patch, tracker_grid(x_matrix, search_pixel), self.instance_size,
+                        mean_color(search_patch))
         x, y, w, h = transform_boxes(search_box, x_matrix)
         box = np.array([x + w / 2., y + h / 2., w, h], np.float32)
         if full:
@@ -103,6 +121,21 @@ class PairAugmenter(object):
         if gray:
             image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         return image
+
+
+def tracker_grid(matrix, patch_pixel):
+    """The crop transform `matrix` (patch -> output) followed by the tracker's half-source-pixel shift (+k/2 in x and
+    y, k = output pixels per source pixel; see the module docstring) -> [2, 3] float64.
+
+    patch_pixel: patch pixels per source pixel (> 0).
+    """
+    patch_pixel = float(patch_pixel)
+    if not np.isfinite(patch_pixel) or patch_pixel <= 0:
+        raise ValueError('the patch scale (patch pixels per source pixel) must be positive and finite, got %r' %
+                         patch_pixel)
+    shifted = np.array(matrix, np.float64)
+    shifted[:, 2] += 0.5 * patch_pixel * np.abs([shifted[0, 0], shifted[1, 1]])
+    return shifted
 
 
 def downup(image, scale):

@@ -2,7 +2,9 @@
 
 For every kept frame of every track, the crop is centred on the target with context: p = c (w + h) with
 c = context_amount, s_z = sqrt((w + p)(h + p)), and the patch covers s_z * patch_size / exemplar_size source pixels
-(s_z * 511 / 127), padded with the frame's mean colour. The target box is recorded in patch pixels.
+(s_z * 511 / 127), padded with the frame's mean colour. The target box is recorded in patch pixels, and so is the
+patch scale (patch pixels per source pixel, 511 / (s_z * 511 / 127) = 127 / s_z): augmentation needs it to place
+the source pixel grid as the tracker's crop does (datasets/augmentation.py derives the half-pixel offset).
 
 Output layout under `output_dir` (keys are those of datasets/imdb.py):
   <source>/<video>/<track_id>/<index:06d>.jpg    the crops (key = the path without '.jpg')
@@ -10,6 +12,12 @@ Output layout under `output_dir` (keys are those of datasets/imdb.py):
 
 Each video is written into a hidden `.partial-<video>` folder and renamed into place when complete, so a killed run
 leaves no half-written video; a re-run skips videos whose folder exists and removes stale partial folders.
+Video records carry `record_version` (RECORD_VERSION). Records of version 1 (no patch scales) are upgraded in place
+on a re-run: the annotations are read again, the patch boxes recomputed and, when they equal the recorded ones, the
+scales added without touching the crops (the LMDB built from them stays valid); otherwise the video is curated again.
+The crop geometry itself is unchanged since version 1. A patch box is centred and scaled to s_z = 127 whatever the
+frame box, so the check catches changed frame lists and aspects, not moved or uniformly rescaled annotations: after
+editing annotations, curate into a fresh folder (as ever: finished videos are never re-cropped).
 """
 
 import collections
@@ -28,17 +36,32 @@ from utils.io_utils import read_json, write_json
 from utils.parallel import imap_unordered
 
 VIDEO_RECORD = 'video.json'
+RECORD_VERSION = 2  # 1: no 'patch_scales' in the track records; 2: with them
 _PARTIAL_PREFIX = '.partial-'
+_BOX_DECIMALS, _SCALE_DIGITS = 3, 7  # recorded precision of patch boxes (decimals) and scales (significant digits)
+
+
+def patch_transform(box, curation_config):
+    """2x3 continuous transform (utils/crop_utils.py) from frame pixels to the curated patch of the x,y,w,h `box`;
+    its diagonal is the patch scale (patch pixels per source pixel)."""
+    x, y, w, h = (float(v) for v in box)
+    patch_size = curation_config['patch_size']
+    region = context_side(w, h, curation_config['context_amount']) * patch_size / curation_config['exemplar_size']
+    return crop_transform((x + w / 2., y + h / 2.), region, patch_size)
 
 
 def crop_patch(image, box, curation_config, pad_color=None):
     """SiamFC-style crop of `image` around the 0-based x,y,w,h `box` -> (patch [P, P, 3] uint8, patch box [4])."""
-    x, y, w, h = (float(v) for v in box)
-    patch_size = curation_config['patch_size']
-    region = context_side(w, h, curation_config['context_amount']) * patch_size / curation_config['exemplar_size']
-    matrix = crop_transform((x + w / 2., y + h / 2.), region, patch_size)
-    patch = warp(image, matrix, patch_size, pad_color if pad_color is not None else mean_color(image))
+    matrix = patch_transform(box, curation_config)
+    patch = warp(image, matrix, curation_config['patch_size'],
+                 pad_color if pad_color is not None else mean_color(image))
     return patch, transform_boxes(box, matrix)
+
+
+def _recorded(box, matrix):
+    """(patch box as recorded [4 floats], patch scale as recorded) of a frame box under its patch transform."""
+    return ([round(float(v), _BOX_DECIMALS) for v in transform_boxes(box, matrix)],
+            float('%.*g' % (_SCALE_DIGITS, matrix[0, 0])))
 
 
 def frame_skip_reason(frame):
@@ -74,13 +97,24 @@ def _check_names(video):
 
 
 def curate_video(source, video_name, output_dir, curation_config):
-    """Curates one video (or returns its existing record) -> (record dict, status 'curated' or 'existing')."""
+    """Curates one video (or returns its existing record, upgraded to RECORD_VERSION when older)
+    -> (record dict, status 'curated', 'existing' or 'upgraded')."""
     final = video_folder(output_dir, source.name, video_name)
     record_path = os.path.join(final, VIDEO_RECORD)
+    video = None
     if os.path.isfile(record_path):
-        return read_json(record_path), 'existing'
-    video = source.load_video(video_name)
-    _check_names(video)
+        record = read_json(record_path)
+        if record.get('record_version', 1) == RECORD_VERSION:
+            return record, 'existing'
+        video = source.load_video(video_name)
+        _check_names(video)
+        upgraded = _upgrade_record(record, video, curation_config)
+        if upgraded is not None:
+            write_json(record_path, upgraded)
+            return upgraded, 'upgraded'
+    if video is None:
+        video = source.load_video(video_name)
+        _check_names(video)
     partial = os.path.join(os.path.dirname(final), _PARTIAL_PREFIX + os.path.basename(final))
     if os.path.isdir(partial):
         shutil.rmtree(partial)
@@ -94,6 +128,25 @@ def curate_video(source, video_name, output_dir, curation_config):
         raise
     os.rename(partial, final)
     return record, 'curated'
+
+
+def _upgrade_record(record, video, curation_config):
+    """`record` (an older version) with the patch scales added, or None when its patch boxes no longer follow from
+    the annotations of `video` (then the video must be curated again)."""
+    frames = {(track.track_id, frame.index): frame for track in video.tracks for frame in track.frames}
+    tracks = []
+    for track in record.get('tracks', []):
+        scales = []
+        for index, box in zip(track['frame_indices'], track['boxes']):
+            frame = frames.get((track['track_id'], index))
+            if frame is None or frame_skip_reason(frame):
+                return None
+            patch_box, scale = _recorded(frame.box, patch_transform(frame.box, curation_config))
+            if not np.allclose(patch_box, box, rtol=0., atol=2e-3):
+                return None
+            scales.append(scale)
+        tracks.append(dict(track, patch_scales=scales))
+    return dict(record, tracks=tracks, record_version=RECORD_VERSION)
 
 
 def _write_video(source, video, partial, curation_config):
@@ -123,10 +176,11 @@ def _write_video(source, video, partial, curation_config):
             continue
         pad_color = mean_color(image)
         for track_id, frame in entries:
-            patch, patch_box = crop_patch(image, frame.box, curation_config, pad_color)
+            matrix = patch_transform(frame.box, curation_config)
+            patch = warp(image, matrix, curation_config['patch_size'], pad_color)
             with open(os.path.join(partial, track_id, '%06d.jpg' % frame.index), 'wb') as stream:
                 stream.write(encode_jpeg(patch, curation_config['jpeg_quality']))
-            kept[track_id].append((frame, patch_box))
+            kept[track_id].append((frame,) + tuple(_recorded(frame.box, matrix)))
 
     tracks = []
     for track in video.tracks:
@@ -134,18 +188,20 @@ def _write_video(source, video, partial, curation_config):
         if not frames:
             os.rmdir(os.path.join(partial, track.track_id))
             continue
-        times = [f.time for f, _ in frames]
+        times = [f.time for f, _, _ in frames]
         tracks.append({
             'source': source.name,
             'video': video.name,
             'track_id': track.track_id,
             'is_image': bool(source.is_image_data),
-            'frame_keys': [frame_key(source.name, video.name, track.track_id, f.index) for f, _ in frames],
-            'frame_indices': [int(f.index) for f, _ in frames],
+            'frame_keys': [frame_key(source.name, video.name, track.track_id, f.index) for f, _, _ in frames],
+            'frame_indices': [int(f.index) for f, _, _ in frames],
             'times': None if any(t is None for t in times) else [float(t) for t in times],
-            'boxes': [[round(float(v), 3) for v in box] for _, box in frames],
+            'boxes': [box for _, box, _ in frames],
+            'patch_scales': [scale for _, _, scale in frames],  # patch pixels per source pixel of each crop
         })
     record = {
+        'record_version': RECORD_VERSION,
         'source': source.name,
         'video': video.name,
         'tracks': tracks,
@@ -191,7 +247,8 @@ def curate_source(source, output_dir, curation_config, processes=None, max_video
       max_videos: curate only the first N videos (a quick partial build).
       progress: show a tqdm bar.
     Returns:
-      summary dict: source, videos (total/curated/existing/failed), failed {video: error}, tracks, frames_kept,
+      summary dict: source, videos (total/curated/existing/failed), failed {video: error}, upgraded (existing
+      videos whose older record was upgraded in place), tracks, frames_kept,
       frames_total, skipped {reason: count}, unreadable_images [names], problems [source messages naming bad
       annotation files or rows], records [video records], seconds.
     """
@@ -205,10 +262,14 @@ def curate_source(source, output_dir, curation_config, processes=None, max_video
     tasks = [(source, name, output_dir, curation_config) for name in names]
     summary = {'source': source.name, 'description': source.describe(),
                'videos': {'total': len(names), 'curated': 0, 'existing': 0, 'failed': 0},
-               'failed': {}, 'tracks': 0, 'frames_total': 0, 'frames_kept': 0, 'skipped': collections.Counter(),
+               'failed': {}, 'upgraded': 0, 'tracks': 0, 'frames_total': 0, 'frames_kept': 0,
+               'skipped': collections.Counter(),
                'unreadable_images': [], 'problems': [], 'records': []}
     with tqdm(total=len(tasks), desc='curate %s' % source.name, unit='video', disable=not progress) as bar:
         for name, record, status, error in imap_unordered(_curate_task, tasks, processes):
+            if status == 'upgraded':  # a finished video whose older record gained the patch scales
+                summary['upgraded'] += 1
+                status = 'existing'
             summary['videos'][status] += 1
             if record is None:
                 summary['failed'][name] = error
@@ -238,6 +299,9 @@ def format_summary(summary, max_problems=50):
              'in %.1f s' % (summary['source'], videos['total'], videos['curated'], videos['existing'],
                             videos['failed'], summary['tracks'], summary['frames_kept'], summary['frames_total'],
                             summary['seconds'])]
+    if summary.get('upgraded'):
+        lines.append('  %d finished videos had records of an older version: patch scales added, crops unchanged' %
+                     summary['upgraded'])
     for reason, count in sorted(summary['skipped'].items()):
         lines.append('  skipped %-18s %d frames' % (reason, count))
     for name, error in sorted(summary['failed'].items()):

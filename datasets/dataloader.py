@@ -22,7 +22,9 @@ Batch dict (get_one_batch), B = batch_size:
   'exemplar'     [B, 127, 127, 3] float32 BGR in [0, 255]
   'instance'     [B, 255, 255, 3] float32 BGR in [0, 255]
   'instance_box' [B, 4] float32 cx,cy,w,h, 0-based continuous instance pixels (centre 127.5); for negative pairs
-                 the search frame's own target
+                 the search frame's own target. It is the box the tracker decodes into the frame box: the pixels
+                 show the target half a source pixel right of and below it, as the tracker's crops do
+                 (datasets/augmentation.py; the imdb's per-frame patch_scales give the source pixel size)
   'delta_t'      [B] float32 |frame index difference| (0 for negative pairs and 1-frame tracks)
   'mixup_weight' [B] float32 in (0, 1]: mixup lambda of mixed pairs, 1 otherwise
   'is_negative'  [B] bool, template and search from different tracks
@@ -151,6 +153,7 @@ class DataLoader(object):
         self.augmentation_config = augmentation_config
         self.exemplar_size, self.instance_size = int(exemplar_size), int(instance_size)
         self.boxes = [np.asarray(t['boxes'], np.float64) for t in self.imdb['tracks']]
+        self.patch_scales = patch_scales(self.imdb, data_config['input_imdb'])
         self._lock = threading.Lock()
         self._corrupt_keys = set()
         self._skipped_pairs = 0
@@ -196,8 +199,9 @@ class DataLoader(object):
             except CorruptRecord as error:
                 self._record_failure(error, key)
                 continue
-            exemplar, instance, box = self.augmenter(template, self.boxes[pair.template[0]][pair.template[1]],
-                                                     search, self.boxes[pair.search[0]][pair.search[1]], rng)
+            (zt, zf), (xt, xf) = pair.template, pair.search
+            exemplar, instance, box = self.augmenter(template, self.boxes[zt][zf], search, self.boxes[xt][xf], rng,
+                                                     self.patch_scales[zt][zf], self.patch_scales[xt][xf])
             return [exemplar, instance, box, np.float32(pair.delta_t), np.bool_(pair.is_negative)]
         raise RuntimeError('%s: %d consecutive pairs hit missing or corrupt records in %s; the LMDB looks damaged' % (
             self.name, MAX_CONSECUTIVE_FAILURES, self.config['lmdb_path']))
@@ -274,6 +278,27 @@ class DataLoader(object):
     def close(self):
         """Closes the LMDB; only after the reader threads have stopped."""
         self.store.close()
+
+
+def patch_scales(imdb, name):
+    """Per track, the [frames] float64 patch scales (patch pixels per source pixel) the augmentation needs for the
+    tracker's pixel grid; a clear error naming the imdb `name` when they are missing (older curation) or bad."""
+    scales = []
+    for number, track in enumerate(imdb['tracks']):
+        values = track.get('patch_scales')
+        if values is None:
+            raise ValueError(
+                '%s track %d (%s/%s) has no patch_scales: it was curated before crops followed the tracker\'s pixel '
+                'grid. Re-run the curation (scripts/curate_dataset.py, scripts/prepare_training_data.py or '
+                'build_synthetic_dataset) with the same output folder: it adds the scales to the finished videos '
+                'without re-cropping and rewrites the imdbs; the LMDB stays valid' % (
+                    name, number, track['video'], track['track_id']))
+        values = np.asarray(values, np.float64)
+        if values.shape != (len(track['frame_keys']),) or not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValueError('%s track %d (%s/%s): patch_scales must hold one positive number per frame' % (
+                name, number, track['video'], track['track_id']))
+        scales.append(values)
+    return scales
 
 
 def mixup(instances, probability, alpha, seed=None):

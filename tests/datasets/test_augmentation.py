@@ -38,49 +38,57 @@ def geometric_only(**overrides):
 def test_the_box_encloses_the_target_after_augmentation(size):
     rng = np.random.RandomState(sum(size))
     augmenter = PairAugmenter(geometric_only(), 'full')
+    pixel = 2.  # a source pixel covers 2 patch pixels: the tracker's grid shows the target ~1.2 px right of/below
     offsets = []
     for _ in range(40):
         template, z_box = keyed_patch(rng, *size)
         search, x_box = keyed_patch(rng, *size)
-        exemplar, instance, box = augmenter(template, z_box, search, x_box, rng)
+        exemplar, instance, box = augmenter(template, z_box, search, x_box, rng, pixel, pixel)
         assert exemplar.shape == (127, 127, 3) and instance.shape == (255, 255, 3) and box.dtype == np.float32
         cx, cy, w, h = box.astype(np.float64)
-        xywh = [cx - w / 2, cy - h / 2, w, h]
+        shift = 0.5 * pixel * np.array([w / size[0], h / size[1]])  # half a source pixel in output pixels
+        xywh = [cx - w / 2 + shift[0], cy - h / 2 + shift[1], w, h]  # where the pixels show the target
         target = key_pixels(instance)
         assert_inside(target, xywh, 1.0, 'instance')  # interpolation may touch one more pixel
         assert iou_xywh(pixel_box(target), xywh) > 0.85
         offsets.append([cx - 127.5, cy - 127.5])
         z_found = pixel_box(key_pixels(exemplar))
         z_centre = z_found[:2] + z_found[2:] / 2
-        assert np.all(np.abs(z_centre - 63.5) <= AUGMENTATION['template_shift'] + 1.5)
+        assert np.all(np.abs(z_centre - 63.5) <= AUGMENTATION['template_shift'] + 1.5 + pixel)
     offsets = np.abs(np.array(offsets))
     assert offsets.max() <= AUGMENTATION['search_shift'] + 1e-3  # up to +-64 px ...
     assert offsets.max() > 40 and np.median(offsets) > 8  # ... and the target is usually not centred
 
 
-def test_flip_mirrors_both_images_and_the_box():
+def test_flip_mirrors_both_images_and_the_box_but_keeps_the_tracker_offset():
     rng = np.random.RandomState(0)
     patch = rng.randint(0, 255, (511, 511, 3)).astype(np.uint8)
     box = np.array([230.5, 223.75, 40., 63.5])  # off-centre horizontally
     config = geometric_only(flip_prob=1.0, template_shift=0, template_scale=0., search_shift=0, search_scale=0.)
-    exemplar, flipped, flipped_box = PairAugmenter(config, 'full')(patch, box, patch, box, rng)
-    plain_exemplar, plain, plain_box = PairAugmenter(config, 'none')(patch, box, patch, box, rng)
+    pixel = 2. * context_side(40., 63.5) / 127.  # output pixels per patch pixel are 127 / s_z: k = 2 output pixels
+    exemplar, flipped, flipped_box = PairAugmenter(config, 'full')(patch, box, patch, box, rng, pixel, pixel)
+    plain_exemplar, plain, plain_box = PairAugmenter(config, 'none')(patch, box, patch, box, rng, pixel, pixel)
+    # Both show the target k / 2 = 1 px right of the box, so the flipped image is the mirror moved right by k = 2.
     # Mirrored sample positions round differently in OpenCV's fixed-point warp: at most 1 grey level apart.
-    assert np.abs(flipped.astype(int) - plain[:, ::-1]).max() <= 1
-    assert np.abs(exemplar.astype(int) - plain_exemplar[:, ::-1]).max() <= 1
+    assert np.abs(flipped[:, 2:].astype(int) - plain[:, ::-1][:, :-2]).max() <= 1
+    assert np.abs(exemplar[:, 2:].astype(int) - plain_exemplar[:, ::-1][:, :-2]).max() <= 1
     np.testing.assert_allclose(flipped_box, [255 - plain_box[0], plain_box[1], plain_box[2], plain_box[3]],
                                atol=1e-4)
 
 
-def test_mode_none_crops_exactly_the_centre():
+def test_mode_none_crops_the_centre_on_the_tracker_grid():
     rng = np.random.RandomState(1)
     patch = rng.randint(0, 255, (511, 511, 3)).astype(np.uint8)
     box = np.array([223.75, 223.75, 63.5, 63.5])  # s_z = 2 * 63.5 = 127: the exemplar is the central 127 pixels
     assert context_side(63.5, 63.5) == 127
-    exemplar, instance, out_box = PairAugmenter(AUGMENTATION, 'none')(patch, box, patch, box, rng)
-    np.testing.assert_array_equal(exemplar, patch[192:319, 192:319])
-    np.testing.assert_array_equal(instance, patch[128:383, 128:383])
-    np.testing.assert_allclose(out_box, [127.5, 127.5, 63.5, 63.5], atol=1e-4)
+    # 2 patch pixels per source pixel: the tracker's crop is centred half a source pixel (1 px) up-left.
+    exemplar, instance, out_box = PairAugmenter(AUGMENTATION, 'none')(patch, box, patch, box, rng, 2., 2.)
+    np.testing.assert_array_equal(exemplar, patch[191:318, 191:318])
+    np.testing.assert_array_equal(instance, patch[127:382, 127:382])
+    np.testing.assert_allclose(out_box, [127.5, 127.5, 63.5, 63.5], atol=1e-4)  # the box itself stays centred
+    for bad in (0., -1., float('nan')):
+        with pytest.raises(ValueError, match='patch scale'):
+            PairAugmenter(AUGMENTATION, 'none')(patch, box, patch, box, rng, bad, 2.)
 
 
 def test_geometric_mode_leaves_pixels_untouched_but_moves_the_target():
@@ -90,7 +98,7 @@ def test_geometric_mode_leaves_pixels_untouched_but_moves_the_target():
     full.update(color_jitter_prob=1., gray_prob=1., blur_prob=1.)  # ignored in 'geometric' mode
     boxes = []
     for _ in range(10):
-        _, instance, out = PairAugmenter(full, 'geometric')(patch, box, patch, box, rng)
+        _, instance, out = PairAugmenter(full, 'geometric')(patch, box, patch, box, rng, 1., 1.)
         assert key_pixels(instance).any()  # no grey conversion, no colour change
         boxes.append(out)
     assert np.ptp(np.array(boxes)[:, 0]) > 10
@@ -124,7 +132,7 @@ def test_full_augmentation_runs_every_switch():
     greys = 0
     for _ in range(30):
         patch, box = keyed_patch(rng, 60, 60)
-        exemplar, instance, _ = augmenter(patch, box, patch, box, rng)
+        exemplar, instance, _ = augmenter(patch, box, patch, box, rng, 1., 1.)
         assert exemplar.dtype == np.uint8 and instance.dtype == np.uint8
         is_grey = [np.array_equal(im[..., 0], im[..., 1]) and np.array_equal(im[..., 1], im[..., 2])
                    for im in (exemplar, instance)]

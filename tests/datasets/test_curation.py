@@ -17,6 +17,7 @@ from tests.datasets.data_helpers import KEY_COLOR, assert_inside, key_pixels, ke
 from utils.box_io import read_otb_boxes, write_otb_boxes
 from utils.box_utils import iou_xywh
 from utils.image_io import encode_jpeg
+from utils.io_utils import read_json, write_json
 
 CURATION = configuration.TRAIN_CONFIG['curation_config']
 
@@ -74,6 +75,8 @@ def test_curated_patches_enclose_the_target_on_pixels(tmp_path):
             w, h = original[index - 1][2:]
             scale = 127. / np.sqrt((w + (w + h) / 2) * (h + (w + h) / 2))
             np.testing.assert_allclose(box[2:], [w * scale, h * scale], atol=2e-3)
+        np.testing.assert_allclose(track['patch_scales'], [127. / np.sqrt((w + (w + h) / 2) * (h + (w + h) / 2))
+                                                           for w, h in original[:, 2:]], rtol=1e-6)
 
 
 def write_sequence(root, name, indices, gt_files, broken=None, rng=None):
@@ -131,6 +134,41 @@ def test_resume_skips_finished_videos_and_cleans_partial_folders(messy_otb, tmp_
     assert second['videos'] == {'total': 3, 'curated': 0, 'existing': 2, 'failed': 1}
     assert not os.path.exists(os.path.join(output, 'otb', '.partial-seqA'))
     assert tracks_of([second]) == tracks_of([first]) and second['skipped'] == first['skipped']
+
+
+def downgrade_record(output, video):
+    """Turns a curated video's record into a version-1 record (no patch scales), as older code wrote it."""
+    path = os.path.join(output, 'otb', video, 'video.json')
+    record = read_json(path)
+    del record['record_version']
+    for track in record['tracks']:
+        del track['patch_scales']
+    write_json(path, record)
+
+
+def test_older_records_are_upgraded_in_place_or_curated_again(messy_otb, tmp_path):
+    output = str(tmp_path / 'curated')
+    first = curate_source(OTBSource(messy_otb), output, CURATION, processes=1, progress=False)
+    crops = {k: open(os.path.join(output, k + '.jpg'), 'rb').read() for t in tracks_of([first])
+             for k in t['frame_keys']}
+    for video in ('seqA', 'Jogging'):
+        downgrade_record(output, video)
+    upgraded = curate_source(OTBSource(messy_otb), output, CURATION, processes=1, progress=False)
+    assert upgraded['videos'] == {'total': 3, 'curated': 0, 'existing': 2, 'failed': 1}
+    assert upgraded['upgraded'] == 2 and '2 finished videos had records of an older version' in \
+        format_summary(upgraded)
+    assert tracks_of([upgraded]) == tracks_of([first])  # the scales recomputed from the annotations
+    assert all(read_json(os.path.join(output, 'otb', v, 'video.json'))['record_version'] == 2
+               for v in ('seqA', 'Jogging'))
+    assert all(open(os.path.join(output, k + '.jpg'), 'rb').read() == data for k, data in crops.items())
+    # An annotation whose aspect changed since: the recorded patch box no longer follows from it, so the video is
+    # curated again (a patch box is centred and scaled to s_z = 127, so it pins the aspect only).
+    downgrade_record(output, 'Jogging')
+    write_otb_boxes(os.path.join(messy_otb, 'Jogging', 'groundtruth_rect.2.txt'), [[60, 40, 25, 45]] * 3)
+    again = curate_source(OTBSource(messy_otb), output, CURATION, processes=1, progress=False)
+    assert again['videos'] == {'total': 3, 'curated': 1, 'existing': 1, 'failed': 1} and again['upgraded'] == 0
+    jogging = {t['track_id']: t for t in tracks_of([again]) if t['video'] == 'Jogging'}
+    assert jogging['2']['boxes'] != [t for t in tracks_of([first]) if t['video'] == 'Jogging'][1]['boxes']
 
 
 def test_a_killed_video_leaves_nothing_half_written(messy_otb, tmp_path, monkeypatch):

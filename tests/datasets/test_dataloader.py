@@ -96,7 +96,7 @@ def corrupted_copy(paths, tmp_path, damage):
     damaged by `damage(txn, key)` -> (imdb path, lmdb path, damaged key)."""
     imdb = load_imdb(paths['train_imdb'])
     first, second = imdb['tracks'][0], imdb['tracks'][1]
-    for field in ('frame_keys', 'frame_indices', 'boxes'):
+    for field in ('frame_keys', 'frame_indices', 'boxes', 'patch_scales'):
         first[field] = first[field][:2]
     imdb['tracks'] = [first, second]
     imdb_path = str(tmp_path / 'imdb.json')
@@ -145,6 +145,12 @@ def test_start_up_errors_are_clear(graph, keyed_dataset, tmp_path):
     save_imdb(other_path, other)
     with pytest.raises(ValueError, match='holds none of the probed keys'):
         DataLoader(dict(data, input_imdb=other_path), augmentation)
+    older = load_imdb(data['input_imdb'])  # curated before the tracker's pixel grid: no patch scales
+    del older['tracks'][1]['patch_scales']
+    older_path = str(tmp_path / 'older.json')
+    save_imdb(older_path, older)
+    with pytest.raises(ValueError, match='older.json track 1 .* has no patch_scales.*Re-run the curation'):
+        DataLoader(dict(data, input_imdb=older_path), augmentation)
 
 
 def test_fixed_seed_single_thread_reader_repeats_across_sessions(graph, keyed_dataset):
