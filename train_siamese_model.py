@@ -68,7 +68,7 @@ from utils import train_schedules as schedules, train_stages as staging, train_s
 from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, checkpoint_step, resolve_checkpoint, write_configs
 from utils.io_utils import read_json
 from utils.towers import build_towers, compute_gradients, num_cpu_devices, resolve_devices, tower_device_setter
-from utils.train_op import build_train_op, nonfinite_counter
+from utils.train_op import build_train_op, nonfinite_counter, scaled_rate_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -368,7 +368,9 @@ def build_train_step(model_config, train_config, batch, stage, devices, variable
     with tf.device(variable_device):
         result.learning_rate = schedules.learning_rate(train_config['lr_config'], global_step, per_epoch,
                                                        data['epoch'], stage['lr_mult'])
-    optimizer = schedules.make_optimizer(train_config['optimizer_config'], result.learning_rate)
+        multipliers = staging.variable_lr_mults(result.var_list, stage.get('scope_lr_mults') or {})
+        optimizer = scaled_rate_optimizer(lambda rate: schedules.make_optimizer(train_config['optimizer_config'], rate),
+                                          result.learning_rate, result.var_list, multipliers)
     result.counter = nonfinite_counter(variable_device)
     result.sync_optimizer = None
     if cluster is None:
@@ -470,7 +472,8 @@ def _build_stage_graph(run, index, resume_path):
             parts.scaffold = tf.train.Scaffold(init_op=tf.variables_initializer(fresh, name='init_fresh'),
                                                init_fn=restore, saver=parts.saver)
     logger.info('stage graph: %d of %d model variables train, frozen embedding layers: %s, learning-rate multiplier '
-                '%s', len(parts.var_list), num_model_variables, ', '.join(frozen) or 'none', stage['lr_mult'])
+                '%s, per scope %s', len(parts.var_list), num_model_variables, ', '.join(frozen) or 'none',
+                stage['lr_mult'], stage.get('scope_lr_mults') or 'none')
     return parts
 
 

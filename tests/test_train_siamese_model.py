@@ -20,6 +20,7 @@ import tensorflow as tf
 from tensorflow.python.training import checkpoint_management
 
 import configuration
+import train_siamese_model
 from inference.checkpoint_io import random_values, save_checkpoint_dir, save_random_checkpoint_dir
 from inference.tracker import SiamRPNTracker
 from tests.conftest import PROJECT_ROOT, tiny_model_config
@@ -203,7 +204,8 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_the_run_resumes(key
                                                                              monkeypatch):
     """The save of step 4 dies after the data and index files are written but before the `checkpoint` index file is
     replaced (and a half-written temporary of step 5 lies around): the latest checkpoint is still step 3, it loads,
-    and re-running resumes from it and finishes."""
+    and re-running resumes from it and finishes. The resumed session holds exactly the checkpoint's values: weights,
+    BN statistics, Adam's slots and beta powers, the counters."""
     train_dir = tmp_path / 'run'
     configs = tiny_run(keyed_dataset, train_dir, steps=3)
     train(*configs)
@@ -228,13 +230,45 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_and_the_run_resumes(key
     with SiamRPNTracker.from_checkpoint(str(train_dir)):
         pass
     caplog.clear()
+    restored = {}
+    monkeypatch.setattr(train_siamese_model, '_restorer', recording_restorer(train_siamese_model._restorer, restored))
     with caplog.at_level(logging.INFO, logger='train_siamese_model'):
         summary = train(*configs)
     assert any('resuming from' in r.getMessage() and r.getMessage().endswith('(global step 3)')
                for r in caplog.records)
+    assert restored['path'].endswith('model.ckpt-3')
+    reader = tf.train.load_checkpoint(restored['path'])
+    saved = reader.get_variable_to_shape_map()
+    assert sorted(saved) == sorted(restored['values'])  # the stage's graph holds every saved variable, nothing else
+    names = model_names(saved)
+    slots = [n for n in saved if n.endswith('/Adam') or n.endswith('/Adam_1')]
+    assert len(names) == 40 and len(slots) == 2 * len([n for n in names if 'moving_' not in n])
+    assert {'train_step/guarded_update/beta1_power', 'train_step/guarded_update/beta2_power', 'global_step',
+            'nonfinite_steps'} <= set(saved)
+    for name in saved:
+        np.testing.assert_array_equal(restored['values'][name], reader.get_tensor(name), err_msg=name)
+    assert all(np.any(reader.get_tensor(n) != 0) for n in slots)  # trained slots: a restore is not an initialiser
     assert summary['global_step'] == 5 and tf.train.latest_checkpoint(str(train_dir)).endswith('model.ckpt-5')
     assert checkpoint_values(train_dir, 5)['global_step'] == 5
     assert train(*configs)['global_step'] == 5  # a finished run stays finished
+
+
+def recording_restorer(make_restorer, record):
+    """Wraps train_siamese_model._restorer: the Saver's restore also records {'path', 'values': {variable name:
+    value}} of every global variable of the restored session, before any step runs."""
+    class Recording(object):
+        def __init__(self, saver):
+            self.saver = saver
+
+        def restore(self, sess, path):
+            self.saver.restore(sess, path)
+            variables = sess.graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)
+            record.update(path=path, values=dict(zip([v.op.name for v in variables], sess.run(variables))))
+
+    def restorer(checkpoint_path):
+        saver, fresh = make_restorer(checkpoint_path)
+        return Recording(saver), fresh
+    return restorer
 
 
 def test_errors_before_any_work(keyed_dataset, tmp_path):

@@ -11,7 +11,18 @@ A NaN or Inf batch therefore changes neither the weights, the optimizer's slots,
 moving-average updates can only be skipped because the embedding's batch_norm (embeddings/siamrpn_alexnet.py)
 records the statistics instead of building update ops outside the cond (slim's update ops would run regardless:
 ops created outside a tf.cond are not gated by it, and 0 * NaN = NaN defeats a decay switch).
+
+Per-scope rate multipliers (a stage's scope_lr_mults, utils/train_stages.py) go through `scaled_rate_optimizer`: one
+optimizer of the configured kind per distinct multiplier, each at learning_rate * multiplier, applying its own
+variables. That is a true rate multiplier for every optimizer. Scaling the gradients instead would equal it only for
+SGD and momentum (momentum accumulates the gradient, so a scaled gradient scales every later step), not for Adam,
+whose step m / sqrt(v) does not change when the gradient is scaled. The inner optimizers share the configured name,
+so slot variables keep their names ('<var>/Momentum', '<var>/Adam') and checkpoints restore across stages; Adam's
+beta-power accumulators are one per group ('beta1_power', 'beta1_power_1', ...). With every multiplier 1 the plain
+optimizer is used and the graph is unchanged.
 """
+
+import collections
 
 import tensorflow as tf
 
@@ -26,6 +37,76 @@ def nonfinite_counter(device=None):
     with tf.device(device):
         return tf.get_variable(NONFINITE_COUNTER, shape=[], dtype=tf.int64, initializer=tf.zeros_initializer(),
                                trainable=False)
+
+
+class ScaledRateOptimizer(tf.train.Optimizer):
+    """Applies each group of variables with its own optimizer (see the module docstring); slots are looked up in the
+    optimizer that owns the variable. Built by scaled_rate_optimizer."""
+
+    def __init__(self, optimizers, groups, name):
+        super(ScaledRateOptimizer, self).__init__(use_locking=False, name=name)
+        self._optimizers = list(optimizers)
+        self._owner = {}
+        for optimizer, group in zip(self._optimizers, groups):
+            for variable in group:
+                self._owner[_key(variable)] = optimizer
+
+    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+        """Splits grads_and_vars by owning optimizer, applies each part, then (optionally) increments global_step."""
+        grads_and_vars = list(grads_and_vars)
+        parts = collections.OrderedDict((id(o), []) for o in self._optimizers)
+        for grad, variable in grads_and_vars:
+            if _key(variable) not in self._owner:
+                raise ValueError('variable %s has no rate multiplier group' % variable.op.name)
+            parts[id(self._owner[_key(variable)])].append((grad, variable))
+        updates = [optimizer.apply_gradients(parts[id(optimizer)])
+                   for optimizer in self._optimizers if parts[id(optimizer)]]
+        if global_step is None:
+            return tf.group(*updates, name=name or self.get_name())
+        with tf.control_dependencies(updates), tf.colocate_with(global_step):
+            return tf.assign_add(global_step, 1, name=name or self.get_name()).op
+
+    def get_slot(self, var, name):
+        owner = self._owner.get(_key(var))
+        return None if owner is None else owner.get_slot(var, name)
+
+    def get_slot_names(self):
+        return sorted({n for optimizer in self._optimizers for n in optimizer.get_slot_names()})
+
+    def variables(self):
+        return [v for optimizer in self._optimizers for v in optimizer.variables()]
+
+    def compute_gradients(self, *args, **kwargs):
+        return self._optimizers[0].compute_gradients(*args, **kwargs)
+
+
+def _key(variable):
+    return variable.op.name
+
+
+def scaled_rate_optimizer(make_optimizer, learning_rate, var_list, multipliers):
+    """An optimizer applying var_list[i] at learning_rate * multipliers[i].
+
+    Args:
+      make_optimizer: rate tensor -> a tf.train optimizer (e.g. train_schedules.make_optimizer with its config).
+      learning_rate: float32 scalar tensor, the stage's rate.
+      var_list: the variables trained; multipliers: aligned floats > 0 (train_stages.variable_lr_mults).
+    Returns:
+      make_optimizer(learning_rate) when every multiplier is 1, else a ScaledRateOptimizer with one inner optimizer
+      per distinct multiplier (in order of first appearance in var_list) at rate learning_rate * multiplier.
+    """
+    if len(var_list) != len(multipliers):
+        raise ValueError('%d variables but %d rate multipliers' % (len(var_list), len(multipliers)))
+    groups = collections.OrderedDict()
+    for variable, mult in zip(var_list, multipliers):
+        groups.setdefault(float(mult), []).append(variable)
+    if set(groups) <= {1.0}:
+        return make_optimizer(learning_rate)
+    optimizers = []
+    for mult in groups:
+        rate = learning_rate if mult == 1.0 else tf.multiply(learning_rate, mult, name='learning_rate_x%g' % mult)
+        optimizers.append(make_optimizer(rate))
+    return ScaledRateOptimizer(optimizers, list(groups.values()), optimizers[0].get_name())
 
 
 class TrainOp(object):

@@ -46,9 +46,9 @@ def test_pretrained_and_scratch_experiments(tmp_path):
     output = print_config('SiamRPN-AlexNet-pretrained.py', tmp_path)
     assert value(output, 'embedding_checkpoint_file') == "'Logs/SiamRPN/pretrained/embedding'"
     stages = ' '.join(output[output.index('stages = '):output.index('summary_every_n_steps')].split())
-    assert stages == ("stages = [{'lr_mult': 1.0, 'start_epoch': 0, 'trainable_scopes': ['siamrpn_alexnet/conv4', "
-                      "'siamrpn_alexnet/conv5', 'rpn_head']}, {'lr_mult': 0.1, 'start_epoch': 10, "
-                      "'trainable_scopes': 'all'}]")
+    assert stages == ("stages = [{'lr_mult': 1.0, 'start_epoch': 0, 'trainable_scopes': ['rpn_head']}, "
+                      "{'lr_mult': 1.0, 'scope_lr_mults': {'siamrpn_alexnet': 1.0}, 'start_epoch': 10, "
+                      "'trainable_scopes': ['siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head']}]")
     assert value(output, 'train_dir') == "'Logs/SiamRPN/track_model_checkpoints/SiamRPN-AlexNet-pretrained'"
     output = print_config('SiamRPN-AlexNet-scratch.py', tmp_path)
     assert value(output, 'warmup') == "'linear'" and value(output, 'warmup_epochs') == '10'
