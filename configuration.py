@@ -60,16 +60,26 @@ TRAIN_CONFIG = {
     # from model_config.embed_config.embedding_checkpoint_file (not both). A resume ignores it.
     'init_checkpoint': None,
 
-    # In-graph target assignment (pure TF).
+    # In-graph target assignment (pure TF, utils/target_assignment.py). TRAINING_RULE_PRESETS below sets the rule and
+    # the loss keys together.
     'target_config': {
-        'pos_iou_thresh': 0.6,  # anchors with IoU > this are positives
-        'neg_iou_thresh': 0.3,  # anchors with IoU < this are negatives
-        'max_pos': 16,  # at most this many positives are sampled per pair
-        'max_total': 64,  # positives + negatives sampled per pair
+        # 'legacy': positives IoU > pos_iou_thresh plus the best anchor when above neg_iou_thresh, max_total - #pos
+        # negatives, a negative pair's max_total negatives anywhere on the map. 'pysot': pysot's AnchorTarget,
+        # positives IoU > pos_iou_thresh only, max_total - max_pos negatives whatever the positives, a negative pair's
+        # neg_num negatives inside the 7x7 cells around its (distractor) box.
+        'rule': 'legacy',
+        'pos_iou_thresh': 0.6,  # anchors with IoU > this are positives (pysot THR_HIGH)
+        'neg_iou_thresh': 0.3,  # anchors with IoU < this are negatives (pysot THR_LOW)
+        'max_pos': 16,  # at most this many positives are sampled per pair (pysot POS_NUM)
+        'max_total': 64,  # 'legacy': positives + negatives per pair; 'pysot': max_total - max_pos negatives (TOTAL_NUM)
+        'neg_num': 16,  # 'pysot': negatives sampled per negative pair, inside its window (pysot NEG_NUM)
     },
 
     # Loss = cls + reg_weight * reg + regularisation.
     'loss_config': {
+        # 'mean': cross-entropy averaged over each pair's sampled anchors, then over pairs; 'pysot': 0.5 * mean over the
+        # batch's positives + 0.5 * mean over its negatives, so the negatives do not outweigh the positives
+        'cls_balance': 'mean',
         'reg_loss': 'smooth_l1',  # 'smooth_l1' (SiamRPN paper, earlier TF port) or 'l1' (pysot)
         'smooth_l1_sigma': 3.0,  # smooth-L1 transition at 1/sigma^2 (Faster R-CNN's RPN value)
         'reg_weight': 1.2,  # lambda; pysot uses 1.2 with L1, the earlier TF port 10 with its smooth-L1
@@ -309,6 +319,33 @@ TRACK_CONFIG = {
     'lr': 0.30,  # size update rate (multiplied by penalty * score)
     'min_size': 10,  # minimum target width/height in pixels after an update
 }
+
+# Training rules that go together: target assignment and losses. Select one on the command line with its Sacred named
+# config `<name>_rules` (`python experiments/SiamRPN-AlexNet.py with pysot_rules`; single keys given after it still
+# win), or in code with train_config_for_rules(name).
+TRAINING_RULE_PRESETS = {
+    'legacy': {  # today's defaults
+        'target_config': {'rule': 'legacy'},  # best anchor forced positive; negative pairs: negatives anywhere
+        'loss_config': {'cls_balance': 'mean', 'reg_loss': 'smooth_l1', 'reg_weight': 1.2},  # mean CE, smooth-L1
+    },
+    'pysot': {  # pysot's SiamRPN
+        'target_config': {'rule': 'pysot', 'pos_iou_thresh': 0.6, 'neg_iou_thresh': 0.3,  # its AnchorTarget
+                          'max_pos': 16, 'max_total': 64, 'neg_num': 16},
+        'loss_config': {'cls_balance': 'pysot', 'reg_loss': 'l1', 'reg_weight': 1.2},  # its losses, LOC_WEIGHT 1.2
+    },
+}
+
+
+def train_config_for_rules(preset, base=None):
+    """Returns a new TRAIN_CONFIG dict (or a copy of `base`) with the target and loss keys of
+    TRAINING_RULE_PRESETS[preset] ('legacy' or 'pysot')."""
+    if preset not in TRAINING_RULE_PRESETS:
+        raise ValueError('unknown training-rule preset %r: expected one of %s' % (preset,
+                                                                                  sorted(TRAINING_RULE_PRESETS)))
+    config = copy.deepcopy(TRAIN_CONFIG if base is None else base)
+    for section, values in TRAINING_RULE_PRESETS[preset].items():
+        config[section].update(copy.deepcopy(values))
+    return config
 
 
 def track_config_for(preset, base=None):

@@ -209,7 +209,7 @@ class SiameseModel(object):
         """Target assignment for the [B, 4] ground-truth boxes (anchor frame) -> dict with 'labels' [B, N] int32
         and 'reg_targets' [B, N, 4] (utils/target_assignment.py, in the graph)."""
         return assign_targets(self.anchors, gt_boxes, self.is_negative, self.train_config['target_config'],
-                              seed=self.seed)
+                              seed=self.seed, stride=self.model_config['embed_config']['stride'])
 
     def build_loss(self):
         """Builds targets and the loss terms; each is a named tensor with a summary in the mode's family."""
@@ -222,12 +222,13 @@ class SiameseModel(object):
             batch = tf.shape(self.instances)[0]
             mixup = self.mixup_weight if loss_config['use_mixup_weight'] else None
             self.pair_weights = losses.pair_weights(batch, self.delta_t, mixup, loss_config['time_decay_tau'])
-            cls_per_pair = losses.classification_loss(self.anchor_logits, self.targets['labels'])
-            reg_per_pair = losses.regression_loss(self.anchor_deltas, self.targets['reg_targets'],
-                                                  self.targets['labels'], loss_config['reg_loss'],
-                                                  loss_config['smooth_l1_sigma'])
-            self.cls_loss = tf.identity(losses.weighted_mean(cls_per_pair, self.pair_weights), name='cls_loss')
-            self.reg_loss = tf.identity(losses.weighted_mean(reg_per_pair, self.pair_weights), name='reg_loss')
+            cls_loss = losses.classification_loss(self.anchor_logits, self.targets['labels'],
+                                                  loss_config['cls_balance'], self.pair_weights)
+            reg_loss = losses.regression_loss(self.anchor_deltas, self.targets['reg_targets'], self.targets['labels'],
+                                              loss_config['reg_loss'], loss_config['smooth_l1_sigma'],
+                                              self.pair_weights)
+            self.cls_loss = tf.identity(cls_loss, name='cls_loss')
+            self.reg_loss = tf.identity(reg_loss, name='reg_loss')
             self.batch_loss = tf.identity(self.cls_loss + loss_config['reg_weight'] * self.reg_loss,
                                           name='batch_loss')
             self.regularization_loss = tf.identity(tf.losses.get_regularization_loss(), name='regularization_loss')

@@ -67,6 +67,8 @@ from utils import distributed, runtime
 from utils import train_schedules as schedules, train_stages as staging, train_summaries as summaries
 from utils.checkpoints import CHECKPOINT_PREFIX, check_variables, checkpoint_step, resolve_checkpoint, write_configs
 from utils.io_utils import read_json
+from utils.losses import check_loss_config
+from utils.target_assignment import check_target_config
 from utils.towers import build_towers, compute_gradients, num_cpu_devices, resolve_devices, tower_device_setter
 from utils.train_op import build_train_op, nonfinite_counter, scaled_rate_optimizer
 
@@ -107,6 +109,8 @@ def check_train_config(train_config):
     if not data['num_examples_per_epoch'] > 0:
         raise ValueError('train_data_config.num_examples_per_epoch must be > 0, got %r'
                          % data['num_examples_per_epoch'])
+    check_target_config(train_config['target_config'])
+    check_loss_config(train_config['loss_config'])
     schedules.check_lr_config(train_config['lr_config'], data['epoch'])
     schedules.check_optimizer_config(train_config['optimizer_config'])
     staging.check_stages(train_config['stages'])
@@ -982,6 +986,8 @@ def run_experiment(run_name, config_updates=None, config_scopes=(), argv=None, d
     ex.add_config(run_paths(run_name))
     if config_updates:
         ex.add_config(config_updates)
+    for name, preset in configuration.TRAINING_RULE_PRESETS.items():  # `with pysot_rules`, `with legacy_rules`
+        ex.add_named_config('%s_rules' % name, {'train_config': copy.deepcopy(preset)})
     for scope in config_scopes:
         ex.config(scope)
     ex.observers.append(ChiefOnlyObserver(FileStorageObserver(sacred_dir(run_name))))

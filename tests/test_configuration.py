@@ -1,11 +1,15 @@
 """Tests of the default configuration dicts and the preset helpers."""
 
 import copy
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 import configuration
+from tests.conftest import PROJECT_ROOT
 
 
 def test_published_defaults():
@@ -14,7 +18,9 @@ def test_published_defaults():
     assert model['embed_config']['stride'] == 8
     assert model['rpn_config']['anchor_ratios'] == [0.33, 0.5, 1, 2, 3]
     assert model['rpn_config']['anchor_scales'] == [8]
-    assert train['target_config'] == {'pos_iou_thresh': 0.6, 'neg_iou_thresh': 0.3, 'max_pos': 16, 'max_total': 64}
+    assert train['target_config'] == {'rule': 'legacy', 'pos_iou_thresh': 0.6, 'neg_iou_thresh': 0.3, 'max_pos': 16,
+                                      'max_total': 64, 'neg_num': 16}
+    assert train['loss_config']['cls_balance'] == 'mean'
     assert model['embed_config']['weight_decay'] == 1e-4
     assert 'bn_momentum' in model['embed_config'] and 'bn_epsilon' in model['embed_config']
     assert train['loss_config']['reg_loss'] in ('smooth_l1', 'l1')
@@ -64,3 +70,31 @@ def test_apply_updates_merges_nested_dicts_copies_values_and_names_an_unknown_ke
     assert config['stages'] == updates['stages'] and config['stages'] is not updates['stages']  # a copy
     with pytest.raises(KeyError, match='lr_config.bogus'):
         configuration.apply_updates(config, {'lr_config': {'bogus': 1}})
+
+
+def test_training_rule_presets_set_pysot_rules_as_one_and_name_an_unknown_preset():
+    before = copy.deepcopy(configuration.TRAIN_CONFIG)
+    pysot = configuration.train_config_for_rules('pysot')
+    assert (pysot['target_config']['rule'], pysot['target_config']['neg_num'], pysot['loss_config']['cls_balance'],
+            pysot['loss_config']['reg_loss'], pysot['loss_config']['reg_weight']) == ('pysot', 16, 'pysot', 'l1', 1.2)
+    assert pysot['loss_config']['time_decay_tau'] == before['loss_config']['time_decay_tau']  # other keys stay
+    assert configuration.train_config_for_rules('legacy', pysot) == before  # 'legacy' restores today's defaults
+    assert configuration.TRAIN_CONFIG == before
+    for preset in configuration.TRAINING_RULE_PRESETS.values():  # only existing keys
+        for section, values in preset.items():
+            assert set(values) <= set(before[section])
+    with pytest.raises(ValueError, match=r"preset 'pysot2': expected one of \['legacy', 'pysot'\]"):
+        configuration.train_config_for_rules('pysot2')
+
+
+def test_the_pysot_rules_named_config_and_single_keys_on_the_command_line(tmp_path):
+    """`with pysot_rules` selects the preset; a key given with it wins; `with key=value` alone works too."""
+    experiment = os.path.join(PROJECT_ROOT, 'experiments', 'SiamRPN-AlexNet.py')
+    command = [sys.executable, experiment, 'print_config', 'with', 'pysot_rules',
+               'train_config.loss_config.reg_loss=smooth_l1', 'train_config.target_config.max_pos=8']
+    result = subprocess.run(command, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    output = re.sub(r'\x1b\[[0-9;]*m', '', result.stdout.decode())
+    assert result.returncode == 0, output
+    printed = dict(re.findall(r'^\s*(rule|cls_balance|reg_loss|max_pos|neg_num) = (.+)$', output, re.MULTILINE))
+    assert printed == {'rule': "'pysot'", 'cls_balance': "'pysot'", 'reg_loss': "'smooth_l1'", 'max_pos': '8',
+                       'neg_num': '16'}

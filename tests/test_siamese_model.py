@@ -52,6 +52,29 @@ def test_loss_and_all_gradients_are_finite(graph):
     assert 'train/train/total_loss' in summaries or any(s.endswith('total_loss') for s in summaries)
 
 
+def test_pysot_rules_preset_builds_pysots_targets_and_losses(graph):
+    """With train_config_for_rules('pysot'): labels by pysot's counts, its balanced cross-entropy and its L1 loss
+    (numpy, from the graph's own logits, deltas and targets)."""
+    exemplars, instances, boxes = make_pairs(3)
+    train_config = configuration.train_config_for_rules('pysot')
+    batch = batch_tensors(exemplars, instances, boxes, is_negative=np.array([False, False, True]))
+    model = SiameseModel(small_model_config(0.0625, 8), train_config, 'train', inputs=batch, seed=1)
+    model.build()
+    with cpu_session(graph) as sess:
+        sess.run(tf.global_variables_initializer())
+        logits, deltas, labels, targets, cls_loss, reg_loss, batch_loss = sess.run(
+            [model.anchor_logits, model.anchor_deltas, model.targets['labels'], model.targets['reg_targets'],
+             model.cls_loss, model.reg_loss, model.batch_loss])
+    assert ((labels[:2] == 0).sum(1) == 48).all() and (labels[2] == 0).sum() == 16 and (labels[2] == 1).sum() == 0
+    assert 0 < (labels[:2] == 1).sum(1).min() and (labels[:2] == 1).sum(1).max() <= 16
+    xent = (np.log(np.exp(logits).sum(-1)) - np.take_along_axis(logits, np.maximum(labels, 0)[..., None], -1)[..., 0])
+    np.testing.assert_allclose(cls_loss, 0.5 * xent[labels == 1].mean() + 0.5 * xent[labels == 0].mean(), rtol=1e-5)
+    positive = labels == 1
+    l1 = (np.abs(deltas - targets).sum(-1) * positive / (positive.sum(1, keepdims=True) + 1e-6)).sum() / 3
+    np.testing.assert_allclose(reg_loss, l1, rtol=1e-5)
+    np.testing.assert_allclose(batch_loss, cls_loss + 1.2 * reg_loss, rtol=1e-6)
+
+
 def test_validation_reuses_training_variables(graph):
     exemplars, instances, boxes = make_pairs(2)
     train_config = configuration.TRAIN_CONFIG
