@@ -44,7 +44,9 @@ def classification_loss(logits, labels, balance='mean', weights=None):
         over the pairs (0 for a pair with nothing sampled).
       'pysot': 0.5 * mean over all positives of the batch + 0.5 * mean over all negatives of the batch (pysot's
         select_cross_entropy_loss, which flattens the batch), each anchor weighted by its pair's weight; a half with
-        no anchors in the batch is 0.
+        no anchors in the batch is 0. (pysot's get_cls_loss returns 0 only when its squeezed index tensor is 0-d,
+        i.e. for exactly one anchor, and F.nll_loss of an empty selection averages 0/0; this keeps the intent: an empty
+        half is 0, a single anchor counts.)
     Args:
       logits: [B, N, 2] background/foreground logits.
       labels: [B, N] int32, 1 positive, 0 negative, -1 ignored.
@@ -73,7 +75,8 @@ def regression_loss(deltas, targets, labels, kind='smooth_l1', sigma=3.0, weight
 
     Per pair: the loss summed over the 4 coordinates, averaged over the pair's positives (pysot's delta_weight
     1 / num_pos), 0 for a pair without positives. Then the weighted mean over all pairs, negative pairs included:
-    with unit weights this is pysot's weight_l1_loss (sum over the batch divided by the batch size) for 'l1'.
+    with unit weights this is pysot's weight_l1_loss (sum over the batch divided by the batch size) for 'l1', up to
+    pysot's 1e-6 in 1 / (pos_num + 1e-6). With pair weights (mixup, time decay) the divisor is their sum.
 
     Args:
       deltas: [B, N, 4] predicted deltas.

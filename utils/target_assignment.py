@@ -10,6 +10,8 @@ negatives by one of two rules (TRAIN_CONFIG['target_config']['rule']), then a ra
       IoU < neg_iou_thresh, at most `max_total - max_pos` whatever the number of positives. A negative pair has no
       positives and at most `neg_num` negatives, drawn from the anchors of the 7x7 cells around the score-map cell
       of its (distractor) box's centre, clipped at the map border: the network learns to reject that object.
+      Not reproduced: pysot slices its label map with numpy, so a window ending 13 or more cells left of (above) the
+      map wraps to the other side; here such a window is empty. Search shifts of 64 px (pysot's) never reach it.
 """
 
 import tensorflow as tf
