@@ -541,8 +541,8 @@ def main(argv=None):
     print('')
     for key, path in sorted(summary['report_files'].items()):
         print('%s: %s' % (key.replace('_', ' '), path))
-    print('results: %s; wall time %.1f s' % (os.path.relpath(result_paths(args.results_dir, '<tracker>', '<sequence>',
-                                                                          layout)[0]), time.time() - start))
+    print('results: %s; wall time %.1f s' % (result_paths(args.results_dir, '<tracker>', '<sequence>', layout)[0],
+                                             time.time() - start))
     return 0
 
 

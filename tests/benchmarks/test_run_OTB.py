@@ -267,3 +267,33 @@ def test_module_exposes_its_python_api():
     for name in ('TrackerSpec', 'checkpoint_specs', 'peer_specs', 'run_benchmark', 'run_trackers',
                  'evaluate_results', 'write_report', 'load_result', 'save_result', 'resolve_checkpoints'):
         assert callable(getattr(run_OTB, name))
+
+
+def test_got10k_layout_reports_ao_and_zips_test_results(tmp_path, capsys):
+    from scripts.convert_otb_dataset import convert
+    make_dataset(str(tmp_path / 'otb'), count=2, frames=8)
+    convert(str(tmp_path / 'otb'), str(tmp_path / 'val'), 'got10k')
+    sequences = load_sequences('got10k', str(tmp_path / 'val'))
+    results = str(tmp_path / 'results')
+    spec, _ = replay_spec(sequences, offset=(2., 0., 0., 0.))
+    run_trackers([spec], sequences, results, progress=False, log=lambda message: None, layout='got10k')
+    assert os.path.isfile(os.path.join(results, 'Replay', 'Seq1', 'Seq1_001.txt'))
+    assert os.path.isfile(os.path.join(results, 'Replay', 'Seq1', 'Seq1_time.txt'))
+    assert main(['--dataset', 'got10k', '--root', str(tmp_path / 'val'), '--include', 'Replay', '--results-dir',
+                 results, '--report-dir', str(tmp_path / 'report'), '--no-plots', '--no-progress']) == 0
+    out = capsys.readouterr().out
+    row = out[out.index('SR0.75'):].splitlines()[2].split()
+    # 20 x 16 boxes moved 2 px in x: IoU 18 * 16 / (22 * 16) = 9/11 on every frame after the first.
+    assert row[0] == 'Replay' and float(row[1]) == pytest.approx(9. / 11., abs=6e-4) and row[2:4] == ['1.000', '1.000']
+    assert row[-1] == '14'  # 2 x 7 evaluated frames
+    # The test split: only first boxes; tracked and zipped for the server, nothing evaluated.
+    convert(str(tmp_path / 'otb'), str(tmp_path / 'test'), 'got10k', split='test')
+    test_sequences = load_sequences('got10k', str(tmp_path / 'test'), subset='test')
+    assert not test_sequences[0].annotated and np.isnan(test_sequences[0].gt_boxes[1:]).all()
+    spec, _ = replay_spec(sequences, name='Replay')
+    summary = run_benchmark([spec], test_sequences, str(tmp_path / 'test-results'), progress=False,
+                            log=lambda message: None, layout='got10k')
+    import zipfile
+    with zipfile.ZipFile(summary['submissions']['Replay']) as archive:
+        assert sorted(archive.namelist()) == ['Seq0/', 'Seq0/Seq0_001.txt', 'Seq0/Seq0_time.txt', 'Seq1/',
+                                              'Seq1/Seq1_001.txt', 'Seq1/Seq1_time.txt']
