@@ -24,11 +24,13 @@ CONV_INDICES = (0, 4, 8, 11, 14)
 BN_INDICES = (1, 5, 9, 12, 15)
 HEAD_LAYERS = ('conv_cls1', 'conv_r1', 'conv_cls2', 'conv_r2', 'regress_adjust')
 IGNORED_SUFFIXES = ('num_batches_tracked',)
+EMBEDDING_PREFIX = 'featureExtract.'
 _KERNELS = (11, 5, 3, 3, 3)
 
 
-def expected_shapes(model_config):
-    """OrderedDict of DaSiamRPN state-dict key -> shape for a model config (width, C, k)."""
+def expected_shapes(model_config, embedding_only=False):
+    """OrderedDict of DaSiamRPN state-dict key -> shape for a model config (width, C, k); only the featureExtract.*
+    keys with embedding_only."""
     embed, rpn = model_config['embed_config'], model_config['rpn_config']
     channels = scaled_channels(embed['width_multiplier'])
     c, k = rpn['feature_out'], num_anchors(rpn)
@@ -40,6 +42,8 @@ def expected_shapes(model_config):
         for name in ('weight', 'bias', 'running_mean', 'running_var'):
             shapes['featureExtract.%d.%s' % (bn, name)] = (out,)
         inputs = out
+    if embedding_only:
+        return shapes
     for name, out, in_channels, kernel in (('conv_cls1', 2 * k * c, inputs, 3), ('conv_r1', 4 * k * c, inputs, 3),
                                            ('conv_cls2', c, inputs, 3), ('conv_r2', c, inputs, 3),
                                            ('regress_adjust', 4 * k, 4 * k, 1)):
@@ -60,25 +64,33 @@ def infer_architecture(state_dict):
     return width, feature_out
 
 
-def check_state_dict(state_dict, model_config, source='state dict'):
-    """Raises ValueError listing missing, unexpected and mis-shaped tensors (with a hint at the file's width/C)."""
-    shapes = expected_shapes(model_config)
-    present = {k: v for k, v in state_dict.items() if not k.endswith(IGNORED_SUFFIXES)}
+def check_state_dict(state_dict, model_config, source='state dict', embedding_only=False):
+    """Raises ValueError listing missing, unexpected and mis-shaped tensors (with a hint at the file's width/C). With
+    embedding_only only the featureExtract.* tensors are checked (the head's, if any, are ignored)."""
+    shapes = expected_shapes(model_config, embedding_only)
+    present = {k: v for k, v in state_dict.items() if not k.endswith(IGNORED_SUFFIXES)
+               and (not embedding_only or k.startswith(EMBEDDING_PREFIX))}
     missing = [k for k in shapes if k not in present]
     unexpected = [k for k in present if k not in shapes]
     misshaped = ['%s: file %s, expected %s' % (k, tuple(present[k].shape), shapes[k])
                  for k in shapes if k in present and tuple(present[k].shape) != shapes[k]]
     if not (missing or unexpected or misshaped):
         return
-    lines = ['%s does not match DaSiamRPN SiamRPN-AlexNet with width %g, C %d, %d anchors:'
-             % (source, model_config['embed_config']['width_multiplier'], model_config['rpn_config']['feature_out'],
-                num_anchors(model_config['rpn_config']))]
+    if embedding_only:
+        lines = ['%s does not match the SiamRPN-AlexNet embedding with width %g:'
+                 % (source, model_config['embed_config']['width_multiplier'])]
+    else:
+        lines = ['%s does not match DaSiamRPN SiamRPN-AlexNet with width %g, C %d, %d anchors:'
+                 % (source, model_config['embed_config']['width_multiplier'], model_config['rpn_config']['feature_out'],
+                    num_anchors(model_config['rpn_config']))]
     for title, items in (('missing', missing), ('unexpected', unexpected), ('mis-shaped', misshaped)):
         if items:
             more = ' ...' if len(items) > 12 else ''
             lines.append('  %s (%d): %s%s' % (title, len(items), '; '.join(items[:12]), more))
     width, feature_out = infer_architecture(state_dict)
-    if width is not None and feature_out is not None:
+    if embedding_only and width is not None:
+        lines.append('  the file looks like width %g (otb/vot: 1, big: 2)' % width)
+    elif width is not None and feature_out is not None:
         lines.append('  the file looks like width %g, C %d (otb/vot: width 1, C 256; big: width 2, C 512)'
                      % (width, feature_out))
     raise ValueError('\n'.join(lines))
@@ -106,9 +118,10 @@ def _hwio(weight):
 def convert_state_dict(state_dict, model_config, embedding_only=False, source='state dict'):
     """DaSiamRPN state dict -> OrderedDict of TF variable name -> float32 value (validated first).
 
-    With embedding_only, only the siamrpn_alexnet/* variables are returned.
+    With embedding_only, only the featureExtract.* tensors are checked and converted, into the siamrpn_alexnet/*
+    variables.
     """
-    check_state_dict(state_dict, model_config, source)
+    check_state_dict(state_dict, model_config, source, embedding_only)
     sd = {k: np.asarray(v, dtype=np.float32) for k, v in state_dict.items()}
     values = collections.OrderedDict()
     for layer, conv, bn in zip(LAYERS, CONV_INDICES, BN_INDICES):
