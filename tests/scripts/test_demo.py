@@ -2,9 +2,11 @@
 `make demo`; its training and evaluation are tested in tests/test_train_siamese_model.py and
 tests/benchmarks/)."""
 
+import glob
 import os
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 
@@ -12,7 +14,10 @@ from inference.checkpoint_io import random_values, save_checkpoint_dir
 from metrics.ope import evaluate_sequence
 from metrics.report import build_summary
 from scripts import demo
+from datasets.imdb import load_imdb
 from tests.conftest import tiny_model_config
+from tests.sequence_fixtures import moving_boxes, write_otb_sequence
+from utils.io_utils import read_json
 
 
 def two_checkpoint_run(tmp_path):
@@ -74,3 +79,86 @@ def test_verdict_compares_with_the_demo_bars():
         'trained   trained: AUC 0.619 (goal >= 0.60: met)', 'untrained untrained: AUC 0.048 (must stay < 0.35: yes)']
     summary = summary_of({'trained': 10, 'untrained': 7})  # 0.524 and 0.381
     assert [line.split(': ')[-1] for line in demo.verdict(summary, 'trained', 'untrained')] == ['NOT met)', 'NO)']
+
+
+# ---- the real-video mode (--train-root) ----------------------------------------------------------------------------
+
+
+def otb_root(root, names, frames=6, nan_rows=(), grey=False, size=(96, 72)):
+    """An OTB-layout folder with one short moving-box sequence per name (NaN rows at nan_rows; greyscale frames as
+    3-channel JPEGs when grey) -> root."""
+    for index, name in enumerate(names):
+        boxes = moving_boxes(frames, seed=index, size=size)
+        boxes[list(nan_rows)] = np.nan
+        folder = write_otb_sequence(str(root), name, boxes, size=size)
+        if grey:
+            for path in glob.glob(os.path.join(folder, 'img', '*.jpg')):
+                image = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2GRAY)
+                cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    return str(root)
+
+
+def test_real_data_config_weighs_videos_uniformly_and_gives_synthetic_its_share(tmp_path):
+    ground = otb_root(tmp_path / 'ground', ['a', 'b', 'c', 'd'], frames=2)
+    aerial = otb_root(tmp_path / 'aerial', ['e', 'f'], frames=2)
+    config = demo.real_data_config([ground, aerial], ['b'], 'out', synthetic_root='syn', synthetic_ratio=0.25)
+    weights = {name: entry['weight'] for name, entry in config['sources'].items()}
+    assert weights == {'ground': 3.0, 'aerial': 2.0, 'synthetic': pytest.approx(5.0 / 3)}  # 5/3 / (5 + 5/3) = 1/4
+    assert config['sources']['synthetic']['root'] == 'syn' and config['validation_ratio'] == 0.0
+    assert 'synthetic' not in demo.real_data_config([ground], [], 'out')['sources']
+    with pytest.raises(ValueError, match='--hold-out names zz, which no --train-root holds'):
+        demo.real_data_config([ground], ['zz'], 'out')
+    with pytest.raises(ValueError, match='every sequence'):
+        demo.real_data_config([aerial], ['e', 'f'], 'out')
+    with pytest.raises(ValueError, match='--synthetic-ratio must be in'):
+        demo.real_data_config([ground], [], 'out', synthetic_ratio=1.0)
+    with pytest.raises(ValueError, match='holds no OTB-layout sequence'):
+        demo.real_data_config([str(tmp_path)], [], 'out')
+
+
+def test_real_mode_curates_holds_out_trains_with_the_data_and_reports_each_set(tmp_path, monkeypatch, capsys):
+    """The whole --train-root flow with the training subprocess replaced by a checkpoint writer: sparse (NaN) boxes
+    and greyscale frames are curated, the held-out sequence goes to validation and its own evaluation set, the
+    experiment gets the data, the source weights and the init checkpoint, and each set gets its report."""
+    ground = otb_root(tmp_path / 'ground', ['g1', 'g2', 'g3'], nan_rows=(1, 3), size=(128, 128))
+    thermal = otb_root(tmp_path / 'thermal', ['t1'], grey=True)
+    dev = otb_root(tmp_path / 'dev', ['d1'], frames=4, size=(128, 128))
+    init = two_checkpoint_run(tmp_path)
+    calls = []
+
+    def fake_training(overrides, experiment=demo.EXPERIMENT):
+        calls.append((experiment, overrides))
+        train_dir = eval([o for o in overrides if o.startswith('train_config.train_dir=')][0].split('=', 1)[1])
+        model_config = tiny_model_config()
+        save_checkpoint_dir(train_dir, random_values(model_config, 3), model_config, step=40, overwrite=True)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo, 'run_training', fake_training)
+    summaries = demo.main(['--train-root', ground, thermal, '--eval-root', dev, '--hold-out', 'g2', '--init', init,
+                           '--synthetic-ratio', '0', '--epochs', '2', '--no-progress', 'train_config.seed=5'])
+    (experiment, overrides), = calls
+    assert experiment == demo.CPU_EXPERIMENT and overrides[-1] == 'train_config.seed=5'
+    assert 'train_config.init_checkpoint=%r' % init in overrides and 'train_config.train_data_config.epoch=2' in overrides
+    assert "train_config.train_data_config.source_weights={'ground': 2.0, 'thermal': 1.0}" in overrides
+    train_imdb = load_imdb(os.path.join('data', 'real-demo', 'SiamRPN-AlexNet-real', 'train_imdb.json'))
+    validation_imdb = load_imdb(os.path.join('data', 'real-demo', 'SiamRPN-AlexNet-real', 'validation_imdb.json'))
+    assert sorted(t['video'] for t in train_imdb['tracks']) == ['g1', 'g3', 't1']
+    assert [t['video'] for t in validation_imdb['tracks']] == ['g2']
+    assert train_imdb['num_frames'] == 2 * 4 + 6  # two NaN rows skipped in each ground sequence
+    assert sorted(summaries) == ['dev', 'held-out']
+    for name, summary in summaries.items():
+        assert sorted(t['name'] for t in summary['trackers']) == ['MIL', 'SiamRPN-AlexNet-real-w0.0625-ckpt40']
+        assert os.path.isfile(os.path.join('Logs', 'SiamRPN', 'demo-real', 'report', name, 'summary.json'))
+    report = read_json(os.path.join('Logs', 'SiamRPN', 'demo-real', 'report', 'summary.json'))
+    assert report['steps'] == 800 and report['hold_out'] == ['g2'] and set(report['sets']) == {'dev', 'held-out'}
+    assert 'wall time on' in capsys.readouterr().out
+
+
+def test_real_mode_refuses_bad_arguments_with_the_reason(tmp_path, capsys):
+    ground = otb_root(tmp_path / 'ground', ['g1'], frames=2)
+    with pytest.raises(SystemExit):
+        demo.main(['--train-root', ground])
+    assert '--eval-root and/or --hold-out' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        demo.main(['--train-root', ground, '--hold-out', 'nope', '--init', 'scratch', '--synthetic-ratio', '0'])
+    assert 'which no --train-root holds' in capsys.readouterr().err
