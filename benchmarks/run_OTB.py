@@ -532,7 +532,8 @@ def main(argv=None):
     print('')
     if summary.get('submissions'):
         for name, path in summary['submissions'].items():
-            print('%s: GOT-10k test results (no public annotations) zipped for the evaluation server: %s' % (name, path))
+            print('%s: GOT-10k test results (no public annotations) zipped for the evaluation server: %s' % (
+                name, path))
         return 0
     print(format_table(summary, per_sequence=args.per_sequence))
     if layout == 'got10k':

@@ -280,8 +280,10 @@ def format_vot_table(summary, per_sequence=False):
                   '%-*s  %s' % (seq_width, 'Sequence', '  '.join('%*s' % (c, t['name'])
                                                                  for c, t in zip(columns, trackers)))]
         for name in names:
-            cells = ['%*s' % (c, '%s/%d' % (_number(t['sequences'][name]['accuracy']), t['sequences'][name]['failures']))
-                     for c, t in zip(columns, trackers)]
+            cells = []
+            for column, tracker in zip(columns, trackers):
+                metrics = tracker['sequences'][name]
+                cells.append('%*s' % (column, '%s/%d' % (_number(metrics['accuracy']), metrics['failures'])))
             lines.append('%-*s  %s' % (seq_width, name, '  '.join(cells)))
     return '\n'.join(lines)
 

@@ -101,7 +101,8 @@ def test_eao_on_a_hand_computed_example():
     # frame 4 (skip 2) and overlap 0.6 on frame 5. Fragments (frame 1 never counts):
     #   A:  [-, .5, .5, .5, .5, .5]          B1: [-, .8, 0, 0, 0, 0] (failed: zeros)   B2: [-, .6, end]
     # Expected overlap of length Ns = mean over fragments reaching frame Ns of their mean over frames 2..Ns:
-    #   Ns=2: (.5 + .8 + .6) / 3;  Ns=3: (.5 + .4) / 2;  Ns=4: (.5 + .8/3) / 2;  Ns=5: (.5 + .2) / 2;  Ns=6: (.5 + .16) / 2
+    #   Ns=2: (.5 + .8 + .6) / 3;  Ns=3: (.5 + .4) / 2;  Ns=4: (.5 + .8/3) / 2;  Ns=5: (.5 + .2) / 2;
+    #   Ns=6: (.5 + .16) / 2
     nan = np.nan
     overlaps = [[nan, .5, .5, .5, .5, .5], [nan, .8, nan, nan, nan, .6]]
     fragments = eao_fragments(overlaps, [[], [2]], skip=2)

@@ -1,4 +1,4 @@
-"""scripts/convert_otb_dataset.py: each layout reads back (with the project's loaders) as the OTB folder it came from."""
+"""scripts/convert_otb_dataset.py: every layout reads back, with our loaders, as the OTB folder it came from."""
 
 import os
 
