@@ -28,7 +28,6 @@ MODEL_CONFIG = {
     'x_image_size': 255,  # search crop side for training (tracking uses TRACK_CONFIG['instance_size'])
 
     'embed_config': {
-        'embedding_name': 'siamrpn_alexnet',  # the only embedding: DaSiamRPN's AlexNet layout
         'embedding_checkpoint_file': None,  # TF checkpoint to initialise the embedding from (None: random init)
         'train_embedding': True,  # whether the embedding variables are trainable
         'width_multiplier': 1.0,  # channel multiplier: 1 -> 96-256-384-384-256 (otb/vot), 2 -> BIG
@@ -36,7 +35,7 @@ MODEL_CONFIG = {
         'bn_momentum': 0.9,  # BN moving-average decay (TF sense; PyTorch's momentum 0.1 equals 0.9 here)
         'bn_epsilon': 1e-5,  # BN epsilon; 1e-5 matches PyTorch, needed for parity with converted weights
         'weight_decay': 1e-4,  # L2 weight decay on conv weights (gradient += decay * w)
-        'stride': 8,  # total stride of the embedding in pixels
+        'stride': 8,  # total stride of the embedding in pixels (siamrpn_alexnet's 8; SiameseModel refuses another)
     },
 
     'rpn_config': {
@@ -261,7 +260,8 @@ TRAIN_CONFIG = {
     },
     'clip_gradients': 10.0,  # clip the tower-averaged gradients to this global norm (pysot 10); None: no clipping
     # Stages run in order of start_epoch; layers outside trainable_scopes ('all' or scopes such as 'rpn_head',
-    # 'siamrpn_alexnet/conv4') are frozen, their BN statistics too; lr_mult scales the rate during the stage.
+    # 'siamrpn_alexnet/conv4') are frozen, their BN statistics too; lr_mult scales the rate during the stage, and an
+    # optional 'scope_lr_mults' {scope: m} scales it per scope, e.g. {'siamrpn_alexnet': 0.1} (utils/train_stages.py).
     'stages': [{'start_epoch': 0, 'trainable_scopes': 'all', 'lr_mult': 1.0}],  # one stage: everything trains
     'tower_config': {
         'devices': None,  # tower devices, e.g. ['/gpu:0', '/gpu:1'] or ['/cpu:0', '/cpu:1']; None: from num_gpus
@@ -305,8 +305,7 @@ TRACK_PRESETS = {
 }
 
 TRACK_CONFIG = {
-    'log_dir': osp.join(LOG_DIR, 'track_model_inference', RUN_NAME),  # tracking outputs
-    'preset': 'otb',  # one of TRACK_PRESETS; its values fill the keys below
+    'preset': 'otb',  # the TRACK_PRESETS entry the keys below hold (a label; track_config_for(name) fills them)
     'exemplar_size': 127,  # template crop side
     'instance_size': 271,  # search crop side
     'adaptive_instance_size': 287,  # search side used for small targets when 'adaptive' is on

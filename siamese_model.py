@@ -30,6 +30,7 @@ import collections
 import tensorflow as tf
 
 from embeddings import rpn_head
+from embeddings.siamrpn_alexnet import STRIDE as EMBEDDING_STRIDE
 from embeddings.siamrpn_alexnet import embedding_flops, scaled_channels, siamrpn_alexnet, siamrpn_alexnet_arg_scope
 from inference.exported import FUSED_TEMPLATE, SEPARATE_TEMPLATE
 from utils import losses
@@ -98,6 +99,9 @@ class SiameseModel(object):
 
         embed = model_config['embed_config']
         rpn = model_config['rpn_config']
+        if embed['stride'] != EMBEDDING_STRIDE:
+            raise ValueError("model_config['embed_config']['stride'] is %r, but the siamrpn_alexnet embedding's total "
+                             "stride is %d" % (embed['stride'], EMBEDDING_STRIDE))
         self.score_size = score_size(self.instance_size, model_config['z_image_size'], embed['stride'])
         self.anchors = generate_anchors(embed['stride'], rpn['anchor_ratios'], rpn['anchor_scales'],
                                         self.score_size)

@@ -182,9 +182,8 @@ def _differences(saved, current, prefix=''):
 
 
 # model_config keys that define the network's variables and outputs: a run cannot resume with other values.
-ARCHITECTURE_KEYS = ('z_image_size', 'embed_config.embedding_name', 'embed_config.width_multiplier',
-                     'embed_config.stride', 'rpn_config.feature_out', 'rpn_config.anchor_ratios',
-                     'rpn_config.anchor_scales')
+ARCHITECTURE_KEYS = ('z_image_size', 'embed_config.width_multiplier', 'embed_config.stride',
+                     'rpn_config.feature_out', 'rpn_config.anchor_ratios', 'rpn_config.anchor_scales')
 
 
 def check_resume_configs(train_dir, model_config, train_config):
@@ -964,9 +963,8 @@ def sacred_dir(run_name):
 
 
 def run_paths(run_name):
-    """The config updates that name a run's directories (checkpoints and tracking outputs)."""
-    return {'train_config': {'train_dir': osp.join(configuration.LOG_DIR, 'track_model_checkpoints', run_name)},
-            'track_config': {'log_dir': osp.join(configuration.LOG_DIR, 'track_model_inference', run_name)}}
+    """The config updates that name a run's directory (its checkpoints, configs and TensorBoard events)."""
+    return {'train_config': {'train_dir': osp.join(configuration.LOG_DIR, 'track_model_checkpoints', run_name)}}
 
 
 def run_experiment(run_name, config_updates=None, config_scopes=(), argv=None, doc=None):

@@ -34,6 +34,7 @@ BASE_CHANNELS = (96, 256, 384, 384, 256)
 _KERNELS = (11, 5, 3, 3, 3)
 _STRIDES = (2, 1, 1, 1, 1)
 _POOL_AFTER = (True, True, False, False, False)
+STRIDE = 8  # total stride: conv1's 2 times the two 2-stride max-pools
 _RELU_AFTER = (True, True, True, True, False)
 
 

@@ -148,3 +148,14 @@ def test_search_branch_flops_match_tf_statistics_of_the_graph(graph):
     assert round(search_branch_flops(config, 271, False) / 1e7) == 1120
     assert round(search_branch_flops(config, 255, False) / 1e7) == 964
     assert round(search_branch_flops(config, 271, True) / 1e7) == 1017
+
+
+def test_the_embedding_stride_key_is_checked_and_dead_keys_are_gone():
+    """embed_config.stride states the embedding's total stride (anchors and score sizes use it): another value is
+    refused; embedding_name (one embedding) and TRACK_CONFIG['log_dir'] (nothing wrote there) are gone."""
+    model_config = copy.deepcopy(configuration.MODEL_CONFIG)
+    model_config['embed_config']['stride'] = 16
+    with pytest.raises(ValueError, match=r"\['stride'\] is 16, but the siamrpn_alexnet embedding's total stride is 8"):
+        SiameseModel(model_config, configuration.TRAIN_CONFIG, 'inference')
+    assert 'embedding_name' not in configuration.MODEL_CONFIG['embed_config']
+    assert 'log_dir' not in configuration.TRACK_CONFIG
