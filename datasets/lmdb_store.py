@@ -10,6 +10,7 @@ number of reader threads, each `get` using its own short read transaction.
 """
 
 import os
+import struct
 import time
 from multiprocessing.pool import ThreadPool
 
@@ -176,6 +177,39 @@ def read_build_info(lmdb_path):
     return read_json(path) if os.path.isfile(path) else None
 
 
+_META_MAGIC = 0xBEEFC0DE
+
+
+def check_data_file(data_file):
+    """Raises ValueError naming `data_file` unless it is as long as its newest valid LMDB meta page says.
+
+    LMDB maps the file into memory and trusts it: a file cut short (a full disk, an interrupted copy) kills the reader
+    with SIGBUS on the first access past its end, and one with bytes inserted (misaligned pages) can make it loop
+    forever. LMDB writes whole pages, so a valid file is a multiple of the page size. A meta page (pages 0 and 1)
+    holds, after the 16-byte page header: magic u32, version u32, address, map size, two 48-byte database records
+    (the first starting with the page size as u32) and the last used page number u64, then the transaction id u64.
+    """
+    with open(data_file, 'rb') as stream:
+        head = stream.read(16 + 136)
+        page_size = struct.unpack_from('<I', head, 40)[0] if len(head) >= 44 else 0
+        if page_size not in [1 << n for n in range(9, 17)]:
+            raise ValueError('cannot open LMDB %s: no valid meta page (page size %d)' % (data_file, page_size))
+        stream.seek(page_size)
+        metas = [head, stream.read(16 + 136)]
+        size = os.fstat(stream.fileno()).st_size
+    valid = [struct.unpack_from('<QQ', meta, 136)[::-1] for meta in metas
+             if len(meta) == 152 and struct.unpack_from('<II', meta, 16) == (_META_MAGIC, 1)]
+    if not valid:
+        raise ValueError('cannot open LMDB %s: no valid meta page' % data_file)
+    last_page = max(valid)[1]
+    if size % page_size:
+        raise ValueError('cannot open LMDB %s: it is corrupt, its %d bytes are not a whole number of %d-byte '
+                         'pages' % (data_file, size, page_size))
+    if size < (last_page + 1) * page_size:
+        raise ValueError('cannot open LMDB %s: it is truncated, %d bytes but its meta page says %d pages of %d '
+                         'bytes' % (data_file, size, last_page + 1, page_size))
+
+
 class LmdbStore(object):
     """Read-only access to a crop LMDB, safe for many threads."""
 
@@ -183,6 +217,7 @@ class LmdbStore(object):
         if not os.path.isfile(os.path.join(lmdb_path, DATA_FILE)):
             raise FileNotFoundError('LMDB not found: %s has no %s (build it with scripts/build_lmdb.py)' % (
                 lmdb_path, DATA_FILE))
+        check_data_file(os.path.join(lmdb_path, DATA_FILE))
         try:
             self.env = lmdb.open(lmdb_path, readonly=True, lock=False, readahead=False, meminit=False,
                                  subdir=True, max_readers=1024)
@@ -192,8 +227,11 @@ class LmdbStore(object):
 
     def get(self, key):
         """Bytes stored under `key` (str), or None when absent."""
-        with self.env.begin() as txn:
-            return txn.get(key.encode('utf-8'))
+        try:
+            with self.env.begin() as txn:
+                return txn.get(key.encode('utf-8'))
+        except lmdb.Error as error:
+            raise ValueError('LMDB %s is corrupt: reading key %s failed (%s)' % (self.path, key, error))
 
     def __len__(self):
         return self.env.stat()['entries']

@@ -56,8 +56,11 @@ def parse_box_string(text, what='box'):
 
 def read_otb_boxes(path):
     """Reads a 1-based OTB box file -> [N, 4] 0-based x,y,w,h float64 (NaN rows kept)."""
-    with open(path) as stream:
-        boxes = parse_box_rows(stream, source=path)
+    try:
+        with open(path) as stream:
+            boxes = parse_box_rows(stream, source=path)
+    except UnicodeDecodeError as error:
+        raise ValueError('%s: expected a text file of x,y,w,h rows, found undecodable bytes (%s)' % (path, error))
     return one_based_to_zero_based(boxes)
 
 
