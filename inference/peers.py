@@ -13,7 +13,10 @@ Peers live in inference/ because they are trackers like SiamRPNTracker: run_OTB.
 caller build them the same way, without importing the benchmark script.
 """
 
+import hashlib
 import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -102,13 +105,17 @@ class OpenCVTracker(object):
 class NanoTracker(OpenCVTracker):
     """OpenCV's NanoTrack (cv2.TrackerNano), a light Siamese tracker run by OpenCV's DNN module from two ONNX files."""
 
-    def __init__(self, backbone_path, head_path, name='NanoTrack'):
+    def __init__(self, backbone_path, head_path, name='NanoTrack', probe=True):
+        """probe: first load the pair and track a frame in a child process (check_nanotrack_files); False only where
+        the caller is itself a disposable process."""
         super(NanoTracker, self).__init__(name)
         for label, path in (('backbone', backbone_path), ('head', head_path)):
             if not path or not os.path.isfile(path):
                 raise IOError('NanoTrack %s ONNX file not found: %r (pass --nano-backbone and --nano-head, e.g. '
                               'nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx)' % (label, path))
         self.backbone_path, self.head_path = backbone_path, head_path
+        if probe:
+            check_nanotrack_files(backbone_path, head_path)
         self._create()  # fail now, with the file names, if OpenCV cannot load the pair
 
     def _create(self):
@@ -120,6 +127,51 @@ class NanoTracker(OpenCVTracker):
         except cv2.error as error:
             raise RuntimeError('OpenCV could not load NanoTrack from %s and %s: %s' % (
                 self.backbone_path, self.head_path, error))
+
+
+_NANOTRACK_PROBE = '''
+import sys
+import cv2
+import numpy as np
+params = cv2.TrackerNano_Params()
+params.backbone, params.neckhead = sys.argv[1], sys.argv[2]
+try:
+    tracker = cv2.TrackerNano.create(params)
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[30:60, 40:80] = 200
+    tracker.init(image, (40, 30, 40, 30))
+    tracker.update(np.roll(image, 3, axis=1))
+except cv2.error:
+    pass  # a clean OpenCV error: the caller's own load reports it
+'''
+
+
+_PROBED_PAIRS = set()
+
+
+def _sha256(path):
+    with open(path, 'rb') as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
+
+
+def check_nanotrack_files(backbone_path, head_path, timeout=300):
+    """Loads a NanoTrack ONNX pair and tracks one frame in a child process; raises RuntimeError naming both files if
+    that crashes or hangs. OpenCV's ONNX importer trusts its input, and a damaged file can kill the process
+    (SIGSEGV) without naming the file; a clean OpenCV error is left to the caller's own load. A pair is probed once
+    per process (keyed by the files' SHA-256), since run_OTB.py builds a tracker per sequence."""
+    key = tuple(_sha256(path) for path in (backbone_path, head_path))
+    if key in _PROBED_PAIRS:
+        return
+    try:
+        result = subprocess.run([sys.executable, '-c', _NANOTRACK_PROBE, backbone_path, head_path],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError('OpenCV did not finish loading NanoTrack from %s and %s within %d s: a file is damaged or '
+                           'not a NanoTrack ONNX model' % (backbone_path, head_path, timeout))
+    if result.returncode < 0:  # killed by a signal; Python-level failures are left to the caller's own load
+        raise RuntimeError('OpenCV crashed (signal %d) loading NanoTrack from %s and %s: a file is damaged or not a '
+                           'NanoTrack ONNX model' % (-result.returncode, backbone_path, head_path))
+    _PROBED_PAIRS.add(key)
 
 
 class MILTracker(OpenCVTracker):

@@ -108,12 +108,31 @@ def fuzz_in_process(original, work_path, read, expected_errors, count, seed):
     return verdicts
 
 
-def fuzz_in_subprocess(reader, original, work_path, count, seed, timeout=300, **options):
+def fuzz_in_subprocess(reader, original, work_path, count, seed, timeout=300, recheck=None, **options):
     """fuzz_in_process in a `python -m tests.fuzzing` subprocess with the worker reader `reader` -> verdicts.
 
     A crash or a hang adds a verdict {'outcome': 'crash', ...} naming the mutant being read and the exit status.
+    recheck: job options (e.g. {'probe': True}) under which a mutant that crashed the fast path is read again, alone,
+    through the reader's crash-guarded path; its verdict then replaces the crash, and the batch goes on after it.
     """
-    job = dict(options, reader=reader, original=original, work_path=work_path, count=count, seed=seed)
+    verdicts = []
+    while True:
+        batch = _run_worker(dict(options, reader=reader, original=original, work_path=work_path, seed=seed,
+                                 start=len(verdicts), count=count), timeout)
+        verdicts.extend(batch)
+        if not batch or batch[-1]['outcome'] != 'crash' or recheck is None:
+            return verdicts
+        index = batch[-1]['index']
+        again = _run_worker(dict(options, reader=reader, original=original, work_path=work_path, seed=seed,
+                                 start=index, count=index + 1, **recheck), timeout)
+        again[0]['rechecked'] = '%s: %s' % (batch[-1]['error'], batch[-1]['message'][-200:])
+        verdicts[-1:] = again
+        if again[0]['outcome'] == 'crash' or len(verdicts) >= count:
+            return verdicts
+
+
+def _run_worker(job, timeout):
+    """Verdicts of one worker process on mutants job['start'] to job['count'] - 1 (see fuzz_in_subprocess)."""
     environment = dict(os.environ, PYTHONPATH=PROJECT_ROOT)
     process = subprocess.Popen([sys.executable, '-m', 'tests.fuzzing'], cwd=PROJECT_ROOT, env=environment,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -125,8 +144,9 @@ def fuzz_in_subprocess(reader, original, work_path, count, seed, timeout=300, **
         out, err = process.communicate()
         status = 'timeout after %d s' % timeout
     verdicts = [json.loads(line) for line in out.decode().splitlines() if line.startswith('{')]
-    if status != 0 or len(verdicts) != count:
-        verdicts.append({'outcome': 'crash', 'index': len(verdicts), 'kind': KINDS[len(verdicts) % len(KINDS)],
+    if status != 0 or len(verdicts) != job['count'] - job['start']:
+        index = job['start'] + len(verdicts)
+        verdicts.append({'outcome': 'crash', 'index': index, 'kind': KINDS[index % len(KINDS)],
                          'error': 'exit status %s' % status, 'message': err.decode(errors='replace')[-2000:]})
     return verdicts
 
@@ -134,9 +154,11 @@ def fuzz_in_subprocess(reader, original, work_path, count, seed, timeout=300, **
 def summary(name, verdicts):
     """Counts per outcome, printed as one line (visible with pytest -s) -> Counter."""
     counts = collections.Counter(v['outcome'] for v in verdicts)
-    print('fuzz %-28s %3d mutants: %3d refused, %3d read unchanged, %3d read changed, %d bad error, %d crash'
+    rechecked = sum('rechecked' in v for v in verdicts)
+    print('fuzz %-28s %3d mutants: %3d refused, %3d read unchanged, %3d read changed, %d bad error, %d crash%s'
           % (name, len(verdicts), counts['refused'], counts['same'], counts['changed'], counts['bad error'],
-             counts['crash']))
+             counts['crash'], ' (%d crashed the unguarded load and were refused by its guard)' % rechecked
+             if rechecked else ''))
     return counts
 
 
@@ -201,7 +223,7 @@ def _nanotrack_reader(job):
     def read():
         paths = dict(job['pair'])
         paths[job['mutated']] = job['work_path']
-        with NanoTracker(paths['backbone'], paths['head']) as tracker:
+        with NanoTracker(paths['backbone'], paths['head'], probe=job.get('probe', False)) as tracker:
             try:
                 tracker.init(image, np.array([40., 30., 40., 30.]))
                 box = tracker.update(moved)
@@ -228,7 +250,7 @@ def _work():
     reference = verdict(read, named, expected)
     if reference['outcome'] != 'read':
         raise SystemExit('the original %s does not read: %s' % (job['original'], reference))
-    for index in range(job['count']):
+    for index in range(job['start'], job['count']):
         kind, mutated = mutant(data, index, job['seed'])
         with open(job['work_path'], 'wb') as stream:
             stream.write(mutated)
