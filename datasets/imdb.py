@@ -69,8 +69,9 @@ def make_imdb(tracks, sources, curation_config):
     }
 
 
-def validate_imdb(imdb, name='<imdb>'):
-    """Raises ValueError naming `name` and the offending field unless `imdb` follows the schema above."""
+def validate_imdb(imdb, name='<imdb>', json_types=False):
+    """Raises ValueError naming `name` and the offending field unless `imdb` follows the schema above (with
+    json_types, as read from a file, also unless every track field has its JSON type)."""
     if not isinstance(imdb, dict) or imdb.get('format') != IMDB_FORMAT:
         raise ValueError('%s is not a SiamRPN-TF imdb (expected "format": "%s")' % (name, IMDB_FORMAT))
     if imdb.get('version') != IMDB_VERSION:
@@ -82,11 +83,17 @@ def validate_imdb(imdb, name='<imdb>'):
     tracks = imdb['tracks']
     if not isinstance(tracks, list) or not tracks:
         raise ValueError('%s is empty: it lists no tracks (was curation successful?)' % name)
+    if not isinstance(imdb['sources'], dict):
+        raise ValueError('%s: "sources" must be an object {name: description}' % name)
     for number, track in enumerate(tracks):
         where = '%s track %d' % (name, number)
+        if not isinstance(track, dict):
+            raise ValueError('%s is not an object' % where)
         missing = [f for f in TRACK_FIELDS if f not in track]
         if missing:
             raise ValueError('%s lacks %s' % (where, missing))
+        if json_types:
+            _check_track_types(track, where)
         if track['source'] not in imdb['sources']:
             raise ValueError('%s names source %r absent from "sources"' % (where, track['source']))
         count = len(track['frame_keys'])
@@ -107,9 +114,24 @@ def validate_imdb(imdb, name='<imdb>'):
     return imdb
 
 
+def _check_track_types(track, where):
+    """Raises ValueError naming `where` unless the track's fields have the schema's JSON types."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    lists = [f for f in ('frame_keys', 'frame_indices', 'boxes') if not isinstance(track[f], list)]
+    if lists or (track['times'] is not None and not isinstance(track['times'], list)):
+        raise ValueError('%s: %s must be lists' % (where, lists or ['times']))
+    if not (isinstance(track['source'], str) and all(isinstance(k, str) for k in track['frame_keys']) and
+            all(isinstance(i, int) and not isinstance(i, bool) for i in track['frame_indices']) and
+            all(isinstance(b, list) and len(b) == 4 and all(number(v) for v in b) for b in track['boxes']) and
+            all(number(t) for t in track['times'] or [])):
+        raise ValueError('%s: expected a string source, string frame_keys, integer frame_indices, numeric times '
+                         'and [x, y, w, h] number rows in boxes' % where)
+
+
 def load_imdb(path):
     """Reads and validates an imdb JSON file (errors name the file)."""
-    return validate_imdb(read_json(path), path)
+    return validate_imdb(read_json(path), path, json_types=True)
 
 
 def save_imdb(path, imdb):
