@@ -1,8 +1,10 @@
 # SiamRPN-TF: environment, tests and demo.
 #   make test   create .venv (Python 3.7) if missing, install the pins, run the tests
 #   make demo   create .venv if missing, then: synthetic dataset -> training -> OTB table (scripts/demo.py)
+#               (TF=gpu by itself when a GPU TensorFlow 1.15 can use is present, see below)
 #   make venv   only create/refresh the environment
 #   make TF=stock test   the same with the stock tensorflow build instead of intel-tensorflow, in its own .venv-stock
+#   make TF=gpu test     the same with tensorflow-gpu (CUDA 10.0 build) in .venv-gpu; runs on the CPU without a GPU
 
 SHELL := /bin/bash
 
@@ -10,6 +12,20 @@ SHELL := /bin/bash
 # in requirements.txt (measured faster for tracking and training); stock = tensorflow, the same API
 # (requirements.txt with its TensorFlow line replaced by requirements-stock.txt). Each build has its own environment,
 # so switching never mixes the two packages (they install the same modules).
+# TF=gpu = tensorflow-gpu 1.15.5, the CUDA 10.0 build (requirements-gpu.txt, .venv-gpu): uses GPUs up to Turing when
+# CUDA 10.0 and cuDNN 7 are installed, else runs on the CPU like stock. `make demo` without TF= picks it itself when
+# nvidia-smi lists such a GPU and those libraries load (scripts/check_environment.py --recommend-build decides and
+# says why; TF=intel keeps the CPU build); on a GPU TF sees, the GPU demo trains the full-width network (README).
+ifeq ($(origin TF),undefined)
+ifneq ($(filter demo,$(MAKECMDGOALS)),)
+TF_PROBE_PY := $(firstword $(wildcard .venv/bin/python .venv-gpu/bin/python) python3)
+ifeq ($(shell $(TF_PROBE_PY) -m scripts.check_environment --recommend-build 2>/dev/null),gpu)
+TF := gpu
+$(info make demo: this machine has a GPU that TensorFlow 1.15 can use (CUDA 10.0 and cuDNN 7 load): using TF=gpu \
+  (.venv-gpu); `make TF=intel demo` keeps the CPU build)
+endif
+endif
+endif
 TF ?= intel
 ifeq ($(TF),intel)
 VENV ?= .venv
@@ -19,8 +35,12 @@ else ifeq ($(TF),stock)
 VENV ?= .venv-stock
 TF_REQUIREMENTS := requirements-stock.txt
 OTHER_TF := intel-tensorflow
+else ifeq ($(TF),gpu)
+VENV ?= .venv-gpu
+TF_REQUIREMENTS := requirements-gpu.txt
+OTHER_TF := tensorflow intel-tensorflow
 else
-$(error TF must be 'intel' (default) or 'stock', got '$(TF)')
+$(error TF must be 'intel' (default), 'stock' or 'gpu', got '$(TF)')
 endif
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
@@ -49,7 +69,7 @@ $(VENV)/bin/python:
 
 # Re-installs only when the pins or the package metadata change. An environment holding the other TF build (e.g. one
 # made before the default changed) has both TF packages removed first, as they share their files.
-$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-stock.txt setup.py
+$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-stock.txt $(TF_REQUIREMENTS) setup.py
 	$(PY) -m pip install --quiet --upgrade 'pip<24.1'
 	@if $(PY) -m pip show -q $(OTHER_TF) 2>/dev/null; then \
 	  echo "$(VENV) holds $(OTHER_TF): removing it before installing the $(TF) build"; \
@@ -64,8 +84,12 @@ $(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-stock.txt s
 test: venv
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
+# TF=gpu: with a GPU TensorFlow sees, the demo's schedule at full width (check_environment --demo-overrides).
+ifeq ($(TF),gpu)
+DEMO_OVERRIDES := $$($(PY) -m scripts.check_environment --demo-overrides)
+endif
 demo: venv
-	$(PY) scripts/demo.py --nano-dir $(NANO_DIR)
+	$(PY) scripts/demo.py --nano-dir $(NANO_DIR)$(if $(DEMO_OVERRIDES), $(DEMO_OVERRIDES))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -272,6 +272,7 @@ def train(model_config, train_config, track_config, session_config=None):
         train_config = distributed.worker_train_config(train_config, cluster.task_index)
     train_config, synthetic = resolve_data(train_config)
     run = _Run(model_config, train_config, stages, devices, variable_device, session_config, cluster)
+    logger.info('devices: %s', runtime.device_summary(run.session_config))  # as scripts/check_environment.py
 
     train_dir = train_config['train_dir']
     latest = None
@@ -340,8 +341,7 @@ def _session_config(session_config, devices, variable_device):
         return session_config
     config = tf.ConfigProto(allow_soft_placement=True,
                             device_count={'CPU': num_cpu_devices(devices, variable_device)})
-    config.gpu_options.allow_growth = True
-    return runtime.session_config(base=config)  # intra-op threads = cores, inter-op 1, OpenMP environment
+    return runtime.session_config(base=config)  # intra-op threads = cores, inter-op 1, OpenMP env, allow_growth
 
 
 class _StageGraph(object):

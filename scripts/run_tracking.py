@@ -34,6 +34,7 @@ from datasets.benchmark_sequences import load_otb_folder  # noqa: E402
 from inference.tracker import SiamRPNTracker, read_image  # noqa: E402
 from utils.box_io import parse_box_string, write_otb_boxes  # noqa: E402
 from utils.io_utils import current_umask  # noqa: E402
+from utils.runtime import device_summary  # noqa: E402
 
 BOX_COLOUR = (0, 255, 255)
 GROUNDTRUTH_COLOUR = (0, 255, 0)
@@ -206,6 +207,7 @@ def main(argv=None):
             frames = video_frames(capture, first)
         if args.save_video:
             sink = VideoSink(args.save_video, fps)
+        print('devices: %s' % device_summary(), file=sys.stderr, flush=True)  # as scripts/check_environment.py
         with SiamRPNTracker.from_checkpoint(args.checkpoint, args.checkpoint_path, preset=args.preset) as tracker:
             boxes, times, wall = track_frames(tracker, frames, init_box, groundtruth, sink, args.display,
                                               args.max_frames, total)

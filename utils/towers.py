@@ -17,12 +17,17 @@ With BN in inference mode (e.g. all layers frozen or 'validation' mode) and equa
 equals the single-device gradient on the full batch (tests/utils/test_towers.py checks it to 1e-5).
 """
 
+import logging
+import os
 import re
 
 import tensorflow as tf
 
 from embeddings.siamrpn_alexnet import BN_STATISTICS
 from siamese_model import SiameseModel
+from utils import runtime
+
+logger = logging.getLogger(__name__)
 
 _VARIABLE_OPS = ('Variable', 'VariableV2', 'VarHandleOp', 'AutoReloadVariable')
 _DEVICE = re.compile(r'^/(?:device:)?(cpu|gpu):(\d+)$', re.IGNORECASE)
@@ -33,13 +38,22 @@ def visible_gpus():
     return len(tf.config.experimental.list_physical_devices('GPU'))
 
 
-def resolve_devices(tower_config, num_visible_gpus=None):
+def resolve_devices(tower_config, num_visible_gpus=None, machine_gpus=None):
     """(tower devices, variable device) from TRAIN_CONFIG['tower_config'].
 
     `devices` (a list such as ['/gpu:0', '/gpu:1'] or ['/cpu:0', '/cpu:1']) wins; otherwise `num_gpus` towers on
-    /gpu:0..n-1, or one tower on /cpu:0 when no GPU is visible. The variable device is `variable_device`, or /cpu:0
-    with several towers, or the single tower's device.
+    /gpu:0..n-1, or one tower on /cpu:0 when TensorFlow sees no GPU. The variable device is `variable_device`, or
+    /cpu:0 with several towers, or the single tower's device.
+
+    Never silent about GPUs: a /gpu:n in `devices` or `variable_device` that TensorFlow does not see is a ValueError
+    (soft placement would otherwise put its ops on the CPU unnoticed); num_gpus > 0 with no GPU visible falls back to
+    /cpu:0 with a log line, a warning when the machine has a GPU TF cannot use (`machine_gpus`: how many nvidia-smi
+    lists, probed when None) or several were asked for, else info (the default num_gpus 1 on a CPU machine).
+    `num_visible_gpus`: GPUs TF sees (default: probed).
     """
+    def gpus_seen():
+        return visible_gpus() if num_visible_gpus is None else num_visible_gpus
+
     devices = tower_config.get('devices')
     if devices:
         devices = [str(d) for d in devices]
@@ -48,13 +62,17 @@ def resolve_devices(tower_config, num_visible_gpus=None):
                 raise ValueError("tower_config.devices: %r is not a device like '/gpu:0' or '/cpu:1'" % device)
         if len(set(d.lower() for d in devices)) != len(devices):
             raise ValueError('tower_config.devices lists a device twice: %s' % devices)
+        _check_gpu_devices('tower_config.devices', devices, gpus_seen)
     else:
         requested = int(tower_config.get('num_gpus') or 0)
-        available = visible_gpus() if num_visible_gpus is None else num_visible_gpus
         if requested < 0:
             raise ValueError('tower_config.num_gpus must be >= 0, got %d' % requested)
-        if requested == 0 or available == 0:
+        available = gpus_seen() if requested else 0
+        if requested == 0:
             devices = ['/cpu:0']
+        elif available == 0:
+            devices = ['/cpu:0']
+            _log_cpu_fallback(requested, machine_gpus)
         elif requested > available:
             raise ValueError('tower_config.num_gpus is %d but only %d GPU(s) are visible; lower num_gpus or list '
                              'tower_config.devices' % (requested, available))
@@ -65,7 +83,35 @@ def resolve_devices(tower_config, num_visible_gpus=None):
         variable_device = '/cpu:0' if len(devices) > 1 else devices[0]
     elif not _DEVICE.match(str(variable_device)):
         raise ValueError("tower_config.variable_device: %r is not a device like '/cpu:0'" % variable_device)
+    else:
+        _check_gpu_devices('tower_config.variable_device', [str(variable_device)], gpus_seen)
     return devices, str(variable_device)
+
+
+def _check_gpu_devices(field, devices, gpus_seen):
+    """Raises ValueError when `devices` name a /gpu:n beyond the GPUs TensorFlow sees."""
+    gpus = [(d, int(m.group(2))) for d, m in ((d, _DEVICE.match(d)) for d in devices) if m.group(1).lower() == 'gpu']
+    if gpus:
+        seen = gpus_seen()
+        unseen = [d for d, index in gpus if index >= seen]
+        if unseen:
+            raise ValueError('%s names %s but TensorFlow sees %d GPU(s) (CUDA_VISIBLE_DEVICES=%s); run '
+                             'scripts/check_environment.py to see why, or use CPU devices' % (
+                                 field, ', '.join(unseen), seen, os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')))
+
+
+def _log_cpu_fallback(requested, machine_gpus):
+    """Logs why num_gpus > 0 towers became one tower on /cpu:0."""
+    if machine_gpus is None:
+        machine_gpus = len(runtime.nvidia_smi()['gpus'])
+    message = ('tower_config.num_gpus is %d but TensorFlow sees no GPU: training on one tower on /cpu:0 '
+               '(%d GPU(s) listed by nvidia-smi)' % (requested, machine_gpus))
+    if machine_gpus:
+        logger.warning('%s; TensorFlow cannot use them: run scripts/check_environment.py for the fix', message)
+    elif requested > 1:
+        logger.warning(message)
+    else:
+        logger.info(message)
 
 
 def num_cpu_devices(devices, variable_device):

@@ -33,9 +33,9 @@ def constant_batch(count=4, seed=0):
 
 def test_resolve_devices():
     assert resolve_devices({'devices': ['/cpu:0', '/cpu:1']}) == (['/cpu:0', '/cpu:1'], '/cpu:0')
-    assert resolve_devices({'devices': ['/gpu:0', '/gpu:1'], 'variable_device': '/gpu:0'}) == (
+    assert resolve_devices({'devices': ['/gpu:0', '/gpu:1'], 'variable_device': '/gpu:0'}, num_visible_gpus=2) == (
         ['/gpu:0', '/gpu:1'], '/gpu:0')
-    assert resolve_devices({'num_gpus': 2}, num_visible_gpus=0) == (['/cpu:0'], '/cpu:0')
+    assert resolve_devices({'num_gpus': 2}, num_visible_gpus=0, machine_gpus=0) == (['/cpu:0'], '/cpu:0')
     assert resolve_devices({'num_gpus': 2}, num_visible_gpus=4) == (['/gpu:0', '/gpu:1'], '/cpu:0')
     assert resolve_devices({'num_gpus': 1}, num_visible_gpus=1) == (['/gpu:0'], '/gpu:0')
     with pytest.raises(ValueError, match='only 1 GPU'):
@@ -45,6 +45,54 @@ def test_resolve_devices():
     with pytest.raises(ValueError, match='twice'):
         resolve_devices({'devices': ['/cpu:0', '/CPU:0']})
     assert num_cpu_devices(['/cpu:0', '/cpu:2'], '/cpu:0') == 3 and num_cpu_devices(['/gpu:0'], '/gpu:0') == 1
+
+
+def test_gpu_devices_tf_does_not_see_are_an_error():
+    """Listed GPU devices beyond what TF sees would be soft-placed on the CPU unnoticed: a clear error instead."""
+    with pytest.raises(ValueError, match=r"tower_config.devices names /gpu:1 but TensorFlow sees 1 GPU\(s\)"):
+        resolve_devices({'devices': ['/gpu:0', '/gpu:1']}, num_visible_gpus=1)
+    with pytest.raises(ValueError, match='tower_config.variable_device names /gpu:0 but TensorFlow sees 0 GPU'):
+        resolve_devices({'devices': ['/cpu:0'], 'variable_device': '/gpu:0'}, num_visible_gpus=0)
+    with pytest.raises(ValueError, match='check_environment.py'):
+        resolve_devices({'devices': ['/gpu:0']}, num_visible_gpus=0)
+    # CPU device lists never ask how many GPUs there are
+    assert resolve_devices({'devices': ['/cpu:0', '/cpu:1'], 'variable_device': '/cpu:1'}, num_visible_gpus=None) == (
+        ['/cpu:0', '/cpu:1'], '/cpu:1')
+
+
+@pytest.mark.parametrize('num_gpus, machine_gpus, level, extra', [
+    (1, 0, 'INFO', None),  # the default config on a CPU machine
+    (2, 0, 'WARNING', None),  # several towers asked for
+    (1, 1, 'WARNING', 'check_environment.py'),  # a GPU TF cannot use: the silent CPU run the log must reveal
+])
+def test_gpu_towers_without_a_visible_gpu_fall_back_with_a_log_line(caplog, num_gpus, machine_gpus, level, extra):
+    caplog.set_level('INFO', logger='utils.towers')
+    assert resolve_devices({'num_gpus': num_gpus}, num_visible_gpus=0, machine_gpus=machine_gpus) == (
+        ['/cpu:0'], '/cpu:0')
+    records = [r for r in caplog.records if r.name == 'utils.towers']
+    assert len(records) == 1 and records[0].levelname == level
+    message = records[0].getMessage()
+    assert 'num_gpus is %d but TensorFlow sees no GPU: training on one tower on /cpu:0' % num_gpus in message
+    assert extra is None or extra in message
+    caplog.clear()
+    assert resolve_devices({'num_gpus': 0}, num_visible_gpus=0) == (['/cpu:0'], '/cpu:0') and not caplog.records
+
+
+def test_gpu_tower_placement_with_cpu_devices_standing_in(graph):
+    """Tower placement as it would be on GPUs, with CPU devices: every op of tower i on devices[i] except the
+    variables, which live on the variable device; the session exposes the CPU devices the strings name."""
+    model_config, train_config = small_configs(width=0.0625, feature_out=8)
+    devices, variable_device = resolve_devices({'devices': ['/cpu:1', '/cpu:2'], 'variable_device': '/cpu:0'})
+    towers = build_towers(model_config, train_config, constant_batch(2), devices, variable_device, mode='validation')
+    assert num_cpu_devices(devices, variable_device) == 3
+    placed = {}
+    for op in graph.get_operations():
+        if op.name.startswith('tower_'):
+            placed.setdefault(op.name.split('/')[0], set()).add(op.device.lower())
+    assert placed == {'tower_0': {'/cpu:1'}, 'tower_1': {'/cpu:2'}}
+    variables = [op for op in graph.get_operations() if op.type in ('VariableV2', 'VarHandleOp')]
+    assert variables and {op.device.lower() for op in variables} == {'/cpu:0'}
+    assert len(towers) == 2
 
 
 def test_split_batch_needs_a_multiple(graph):
