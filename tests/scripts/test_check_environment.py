@@ -159,3 +159,22 @@ def test_make_demo_picks_the_gpu_build_when_a_usable_gpu_is_present(fake_cuda):
                                  cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  universal_newlines=True, env=dict(os.environ, **gpu_env))
     assert recommended.stdout == 'gpu\n' and 'Tesla T4' in recommended.stderr
+
+
+def test_gpu_dockerfile_installs_the_pins_around_the_containers_tensorflow():
+    """docker/Dockerfile.gpu (never built here): NVIDIA's TF1 container, every pin of requirements.txt but TensorFlow,
+    numpy and protobuf (the container's, kept as constraints), the project installable on its Python 3.8."""
+    import re
+    with open(os.path.join(PROJECT_ROOT, 'docker', 'Dockerfile.gpu')) as handle:
+        dockerfile = handle.read()
+    assert re.search(r'^ARG NGC_TAG=\d\d\.\d\d$', dockerfile, re.MULTILINE)
+    assert 'FROM nvcr.io/nvidia/tensorflow:${NGC_TAG}-tf1-py3\n' in dockerfile
+    excluded = re.search(r"grep -v -E '([^']+)' requirements.txt", dockerfile).group(1)
+    with open(os.path.join(PROJECT_ROOT, 'requirements.txt')) as handle:
+        pins = [line.strip() for line in handle if line.strip() and not line.startswith('#')]
+    kept = [pin for pin in pins if not re.search(excluded, pin)]
+    assert sorted(set(pins) - set(kept)) == ['intel-tensorflow==1.15.2', 'numpy==1.18.5', 'protobuf==3.20.3']
+    assert "grep -i -E '^(numpy|protobuf)=='" in dockerfile and '-c /tmp/container-constraints.txt' in dockerfile
+    assert 'CMD ["python", "scripts/check_environment.py"]' in dockerfile
+    with open(os.path.join(PROJECT_ROOT, 'setup.py')) as handle:
+        assert "python_requires='>=3.7,<3.9'" in handle.read()
