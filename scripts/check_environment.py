@@ -16,6 +16,7 @@ them canned machines. The trainer and the tracker log utils.runtime.device_summa
 """
 
 import argparse
+import os
 import platform
 import sys
 
@@ -56,7 +57,8 @@ def recommend_build(smi, libraries, cuda_visible_devices):
         return 'intel', 'no GPU visible (nvidia-smi: %s)' % smi['status']
     usable = [g for g in visible if not runtime.ampere_or_later(g)]
     if not usable:
-        return 'intel', 'the GPU needs a newer CUDA than 10.0 (%s): docker/Dockerfile.gpu' % runtime.format_gpus(visible)
+        return 'intel', 'the GPU needs a newer CUDA than 10.0 (%s): docker/Dockerfile.gpu' % (
+            runtime.format_gpus(visible))
     driver = runtime.parse_driver_version(usable[0]['driver'])
     if driver is not None and driver < runtime.MIN_DRIVER_CUDA_10_0:
         return 'intel', 'driver %s is too old for CUDA 10.0' % usable[0]['driver']
@@ -135,7 +137,6 @@ def verdict(facts):
 
 def gather_facts():
     """Probes this process's Python, TensorFlow, GPUs, CUDA libraries, CPU and threading -> the facts dict."""
-    import os
     facts = {'python': platform.python_version(), 'executable': sys.executable, 'build': None, 'build_error': None,
              'tf_gpus': [], 'tf_devices': [], 'smi': runtime.nvidia_smi(), 'libraries': runtime.cuda_libraries(),
              'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'), 'cpu': runtime.read_cpuinfo(),
@@ -206,7 +207,6 @@ def main(argv=None):
                       help="print the demo's full-width overrides when TensorFlow sees a GPU, else nothing")
     args = parser.parse_args(argv)
     if args.recommend_build:
-        import os
         build, why = recommend_build(runtime.nvidia_smi(), runtime.cuda_libraries(),
                                      os.environ.get('CUDA_VISIBLE_DEVICES'))
         print(build)

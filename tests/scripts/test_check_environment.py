@@ -99,6 +99,17 @@ def test_gpu_demo_schedule_and_estimate():
     assert check.gpu_demo_estimate_minutes(8.1, 0.5) == pytest.approx(64000 * 36.3 / 4050. / 60)
 
 
+def test_demo_overrides_only_with_a_gpu_tf_sees(capsys, monkeypatch):
+    monkeypatch.setattr(runtime, 'tensorflow_gpus', lambda: [])
+    assert check.main(['--demo-overrides']) == 0
+    printed = capsys.readouterr()
+    assert printed.out == '' and 'keeps the CPU schedule' in printed.err
+    monkeypatch.setattr(runtime, 'tensorflow_gpus', lambda: ['/physical_device:GPU:0'])
+    assert check.main(['--demo-overrides']) == 0
+    printed = capsys.readouterr()
+    assert printed.out.split() == check.gpu_demo_overrides() and 'not measured' in printed.err
+
+
 def test_report_on_this_machine(capsys):
     """The whole report under the running build: every section, and a verdict that matches the findings."""
     code = check.main([])
