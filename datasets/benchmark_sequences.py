@@ -162,20 +162,27 @@ def load_otb(root, subset='all'):
 def load_otb_folder(path):
     """One OTB-layout folder (<path>/img/*.jpg + groundtruth_rect[.k].txt) -> its Sequences (one per target).
 
-    The folder's name selects its OTB frame range (David, Tiger1, ...), if any.
+    The folder's name selects its OTB frame range (David, Tiger1, ...), if any, unless the folder lacks that range's
+    first or last image and has one ground-truth row per image: then it is another clip of that name (e.g. a cut
+    of the OTB100 sequence) and its images and rows pair one to one.
     """
     folder = os.path.basename(os.path.normpath(path))
     annotations = _otb_annotations(path) if os.path.isdir(path) else []
     if not annotations:
         raise SequenceError('sequence %s: no groundtruth_rect.txt (or groundtruth_rect.<k>.txt) in %s' % (folder, path))
     images = numbered_images(os.path.join(path, 'img'), folder)
+    numbers = {n for n, _ in images}
     sequences = []
     for index, gt_path in annotations:
         gt_boxes = read_otb_boxes(gt_path)
         if len(gt_boxes) == 0:
             continue  # Human4's groundtruth_rect.1.txt is empty in the OTB download
         name = folder if index is None else '%s-%s' % (folder, index)
-        sequences.append(align_frames(name, images, gt_boxes, gt_path, OTB_FRAME_RANGES.get(folder)))
+        frame_range = OTB_FRAME_RANGES.get(folder)
+        if (frame_range is not None and len(gt_boxes) == len(images) and
+                not {frame_range['first'], frame_range['last']} <= numbers):
+            frame_range = None  # a clip named like an OTB100 sequence (e.g. a cut of it), one row per image
+        sequences.append(align_frames(name, images, gt_boxes, gt_path, frame_range))
     return sequences
 
 

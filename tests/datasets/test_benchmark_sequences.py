@@ -109,6 +109,16 @@ def test_incomplete_irregular_sequence_is_named(tmp_path):
         load_sequences('otb', root)
 
 
+def test_a_clip_named_like_an_irregular_otb_sequence_pairs_its_images_and_rows(tmp_path):
+    """A cut of OTB100's David (frames 1-136, one row each) is not David's 300-770 evaluation range."""
+    root = str(tmp_path)
+    write_images(os.path.join(root, 'David', 'img'), range(1, 137), empty=True)
+    write_otb_boxes(os.path.join(root, 'David', 'groundtruth_rect.txt'), numbered_boxes(range(1, 137)))
+    david, = load_sequences('otb', root)
+    assert len(david) == 136 and david.img_files[0].endswith(os.path.join('David', 'img', '0001.jpg'))
+    np.testing.assert_array_equal(david.gt_boxes, numbered_boxes(range(1, 137)))
+
+
 def test_invalid_first_box_and_missing_root(tmp_path):
     root = str(tmp_path)
     write_images(os.path.join(root, 'Seq', 'img'), range(1, 4), empty=True)
