@@ -25,7 +25,6 @@ and a table of accuracy, robustness (pysot's 100 * failures / frames), failures,
 
 import argparse
 import collections
-import io
 import os
 import sys
 import time
@@ -37,7 +36,7 @@ from tqdm import tqdm
 from benchmarks.run_OTB import (add_tracker_arguments, check_names, image_size, remove_stale_temporaries, run_specs,
                                 sequence_names_from_args, tracker_specs_from_args)
 from datasets.benchmark_sequences import DEFAULT_ROOTS, SequenceError, load_sequences
-from metrics.report import legend_entries
+from metrics.report import finish_plot, legend_entries, per_sequence_lines
 from metrics.vot import (BURNIN, DEFAULT_EAO_INTERVAL, EAO_INTERVALS, FAILURE, INIT, MARKERS, SKIP_FRAMES, SKIPPED,
                          as_region, axis_aligned_box, eao_interval, evaluate_supervised, is_labelled, region_overlap,
                          summarize_supervised)
@@ -273,18 +272,8 @@ def format_vot_table(summary, per_sequence=False):
         low, high = summary['protocol']['eao_interval']
         lines.append('EAO over sequence lengths [%d, %d]; robustness = 100 * failures / frames (pysot)' % (low, high))
     if per_sequence and trackers:
-        names = list(trackers[0]['sequences'])
-        seq_width = max([len('Sequence')] + [len(n) for n in names])
-        columns = [max(len(t['name']), 11) for t in trackers]
-        lines += ['', 'Accuracy / failures per sequence',
-                  '%-*s  %s' % (seq_width, 'Sequence', '  '.join('%*s' % (c, t['name'])
-                                                                 for c, t in zip(columns, trackers)))]
-        for name in names:
-            cells = []
-            for column, tracker in zip(columns, trackers):
-                metrics = tracker['sequences'][name]
-                cells.append('%*s' % (column, '%s/%d' % (_number(metrics['accuracy']), metrics['failures'])))
-            lines.append('%-*s  %s' % (seq_width, name, '  '.join(cells)))
+        lines += per_sequence_lines(trackers, list(trackers[0]['sequences']), 'Accuracy / failures per sequence',
+                                    lambda m: '%s/%d' % (_number(m['accuracy']), m['failures']))
     return '\n'.join(lines)
 
 
@@ -303,18 +292,7 @@ def plot_eao(summary, path, title='Expected overlap'):
         curve = tracker['overall']['eao_curve']
         axes.plot(np.arange(1, len(curve) + 1), curve, linewidth=2, color='C%d' % (index % 10), label=label)
     axes.set_xlim(1, max([high] + [len(t['overall']['eao_curve']) for t in summary['trackers']]))
-    axes.set_ylim(0., 1.)
-    axes.set_xlabel('Sequence length (frames)')
-    axes.set_ylabel('Expected overlap')
-    axes.set_title(title)
-    axes.grid(True, linestyle=':')
-    axes.legend(loc='upper left', bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0.)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format='png', dpi=120, bbox_inches='tight')
-    with atomic_open(path, 'wb') as stream:
-        stream.write(buffer.getvalue())
-    return path
+    return finish_plot(figure, axes, 'Sequence length (frames)', 'Expected overlap', title, path)
 
 
 def run_vot_benchmark(specs, sequences, results_dir='results', report_dir=None, dataset=None,

@@ -76,19 +76,25 @@ def format_table(summary, per_sequence=False):
             width, tracker['name'], _number(o['auc']), _number(o['precision']), _number(o['success_rate']),
             _number(o['norm_precision']), _number(o['fps'], 1), o['frames'], o['sequences']))
     if per_sequence and trackers:
-        names = sorted(trackers[0]['sequences'])
-        seq_width = max([len('Sequence')] + [len(n) for n in names])
-        columns = [max(len(t['name']), 11) for t in trackers]
-        lines += ['', 'AUC / P@20 per sequence',
-                  '%-*s  %s' % (seq_width, 'Sequence', '  '.join('%*s' % (c, t['name'])
-                                                                 for c, t in zip(columns, trackers)))]
-        for name in names:
-            cells = []
-            for column, tracker in zip(columns, trackers):
-                m = tracker['sequences'].get(name)
-                cells.append('%*s' % (column, '-' if m is None else '%.3f/%.3f' % (m['auc'], m['precision'])))
-            lines.append('%-*s  %s' % (seq_width, name, '  '.join(cells)))
+        lines += per_sequence_lines(trackers, sorted(trackers[0]['sequences']), 'AUC / P@20 per sequence',
+                                    lambda m: '%.3f/%.3f' % (m['auc'], m['precision']))
     return '\n'.join(lines)
+
+
+def per_sequence_lines(trackers, names, title, cell):
+    """Lines of a per-sequence table under a blank line and `title`: a column per tracker, a row per sequence name;
+    cell(metrics of that tracker and sequence) -> text, '-' where the tracker has none."""
+    seq_width = max([len('Sequence')] + [len(n) for n in names])
+    columns = [max(len(t['name']), 11) for t in trackers]
+    lines = ['', title, '%-*s  %s' % (seq_width, 'Sequence', '  '.join('%*s' % (c, t['name'])
+                                                                      for c, t in zip(columns, trackers)))]
+    for name in names:
+        cells = []
+        for column, tracker in zip(columns, trackers):
+            metrics = tracker['sequences'].get(name)
+            cells.append('%*s' % (column, '-' if metrics is None else cell(metrics)))
+        lines.append('%-*s  %s' % (seq_width, name, '  '.join(cells)))
+    return lines
 
 
 _STYLES = ['-', '--', '-.', ':']
@@ -111,6 +117,12 @@ def _plot(summary, path, curve_key, score_key, thresholds, xlabel, ylabel, title
         axes.plot(thresholds, tracker['overall'][curve_key], _STYLES[(index // 10) % len(_STYLES)], linewidth=2,
                   color='C%d' % (index % 10), label=label)
     axes.set_xlim(thresholds[0], thresholds[-1])
+    return finish_plot(figure, axes, xlabel, ylabel, title, path)
+
+
+def finish_plot(figure, axes, xlabel, ylabel, title, path):
+    """Labels a plot whose y axis is a [0, 1] score, puts the legend right of it and writes it as PNG to path
+    atomically -> path."""
     axes.set_ylim(0., 1.)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
