@@ -24,8 +24,8 @@ centre; the size moves at rate lr * penalty * score. The centre is clamped into 
 
 Boxes in and out are 0-based x,y,w,h floats (OTB's 1-based files are converted in utils/box_io.py only).
 Errors: a non-finite, zero or negative box, a box outside the frame, a frame that is not HxWx3 uint8 (e.g. 2-D
-grayscale), a frame smaller than the exemplar crop (127 px) on a side, and a frame whose size differs from the
-first frame's raise ValueError. Anchors whose decoded box is not finite (exp overflow of untrained weights) are
+grayscale), an empty frame, and a frame whose size differs from the first frame's raise ValueError. Frames smaller
+than the crops (e.g. OTB100's 128x96 Girl) are fine: the crops are padded with the frame's mean colour. Anchors whose decoded box is not finite (exp overflow of untrained weights) are
 never selected; if none is finite the previous box is kept, so a target leaving the frame never gives NaN.
 """
 
@@ -129,7 +129,7 @@ class SiamRPNTracker(object):
 
     def init(self, image, box):
         """Starts a video: image [H, W, 3] BGR uint8, box 0-based x,y,w,h of the target."""
-        image = check_frame(image, self.config['exemplar_size'])
+        image = check_frame(image)
         box = check_box(box, image.shape)
         config = self.config
         height, width = image.shape[:2]
@@ -151,7 +151,7 @@ class SiamRPNTracker(object):
         """Tracks one frame: image [H, W, 3] BGR uint8 of the size of the first frame -> [4] 0-based x,y,w,h."""
         if self.state is None:
             raise RuntimeError('update() called before init(image, box)')
-        image = check_frame(image, self.config['exemplar_size'])
+        image = check_frame(image)
         state, config = self.state, self.config
         if image.shape != state['frame_shape']:
             raise ValueError('frame size %s differs from the first frame\'s %s'
@@ -266,8 +266,8 @@ def select_target(scores, boxes, window, pos, size, scale_z, config):
     return new_pos, new_size, float(scores[best])
 
 
-def check_frame(image, min_side):
-    """Validates a frame: [H, W, 3] uint8 BGR with both sides >= min_side; returns it."""
+def check_frame(image):
+    """Validates a frame: [H, W, 3] uint8 BGR, not empty; returns it."""
     if not isinstance(image, np.ndarray):
         raise ValueError('expected the frame as a numpy array (cv2.imread gives one), got %s' % type(image).__name__)
     if image.ndim == 2:
@@ -277,9 +277,8 @@ def check_frame(image, min_side):
         raise ValueError('expected an HxWx3 BGR frame, got shape %s' % (image.shape,))
     if image.dtype != np.uint8:
         raise ValueError('expected a uint8 frame (as cv2.imread gives), got %s' % image.dtype)
-    if min(image.shape[:2]) < min_side:
-        raise ValueError('the frame (%dx%d) is smaller than the %d-pixel exemplar crop; the tracker needs frames of '
-                         'at least %dx%d' % (image.shape[1], image.shape[0], min_side, min_side, min_side))
+    if min(image.shape[:2]) < 1:
+        raise ValueError('the frame is empty (%dx%d)' % (image.shape[1], image.shape[0]))
     return image
 
 
