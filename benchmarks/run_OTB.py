@@ -225,12 +225,16 @@ def load_result(results_dir, tracker_name, sequence, layout='otb'):
         raise SequenceError('%s has %d rows but sequence %s has %d frames' % (
             boxes_path, len(boxes), sequence.name, len(sequence)))
     boxes[0] = sequence.gt_boxes[0]  # as got10k: frame 1 is the initialisation, never a tracking result
-    times = None
-    if os.path.isfile(times_path):
-        times = np.loadtxt(times_path, ndmin=1)
-        if len(times) != len(sequence):
-            times = None
-    return boxes, times
+    return boxes, load_times(times_path, len(sequence))
+
+
+def load_times(times_path, count):
+    """Seconds per frame [count] from a times file, or None when it is missing or has another length (results from
+    other toolkits)."""
+    if not os.path.isfile(times_path):
+        return None
+    times = np.loadtxt(times_path, ndmin=1)
+    return times if len(times) == count else None
 
 
 def save_result(results_dir, tracker_name, sequence, boxes, times, layout='otb'):

@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.run_OTB import (add_tracker_arguments, check_names, image_size, remove_stale_temporaries, run_specs,
-                                sequence_names_from_args, tracker_specs_from_args)
+from benchmarks.run_OTB import (add_tracker_arguments, check_names, image_size, load_times, remove_stale_temporaries,
+                                run_specs, sequence_names_from_args, tracker_specs_from_args)
 from datasets.benchmark_sequences import DEFAULT_ROOTS, SequenceError, load_sequences
 from metrics.report import finish_plot, legend_entries, per_sequence_lines
 from metrics.vot import (BURNIN, DEFAULT_EAO_INTERVAL, EAO_INTERVALS, FAILURE, INIT, MARKERS, SKIP_FRAMES, SKIPPED,
@@ -109,8 +109,7 @@ def load_trajectory(results_dir, tracker_name, sequence):
     if len(trajectory) != len(sequence):
         raise SequenceError('%s has %d rows but sequence %s has %d frames' % (
             path, len(trajectory), sequence.name, len(sequence)))
-    times = np.loadtxt(times_path, ndmin=1) if os.path.isfile(times_path) else None
-    return trajectory, (times if times is not None and len(times) == len(sequence) else None)
+    return trajectory, load_times(times_path, len(sequence))
 
 
 def save_trajectory(results_dir, tracker_name, sequence, trajectory, times):
