@@ -4,7 +4,8 @@ Every loader returns a list of `Sequence`s: image files and 0-based x,y,w,h grou
 order they are tracked. Layouts (`--dataset` of benchmarks/run_OTB.py):
 
   otb     <root>/<Seq>/img/0001.jpg (4 or 5 digits, .jpg or .png) and <root>/<Seq>/groundtruth_rect.txt, 1-based,
-          separated by commas, tabs or spaces. groundtruth_rect.<k>.txt files are separate targets named <Seq>-<k>
+          separated by commas, tabs or spaces, read by datasets/otb_layout.py (as curation reads it).
+          groundtruth_rect.<k>.txt (or groundtruth_rect<k>.txt) files are separate targets named <Seq>-<k>
           (Jogging-1, Jogging-2, Skating2-1, Skating2-2, Human4-2); empty annotation files are skipped. Frame ranges of
           David, Tiger1 and the other irregular sequences come from datasets/benchmark_tables.py. Image numbers may
           start above 1 (e.g. UAV123 sub-sequences exported in this layout) and rows may be NaN.
@@ -15,7 +16,7 @@ order they are tracked. Layouts (`--dataset` of benchmarks/run_OTB.py):
   vot     a VOT short-term folder: list.txt, <seq>/groundtruth.txt with x,y,w,h or 4-corner polygon rows and images in
           <seq>/color/ (VOT2019+) or <seq>/ (earlier). VOT coordinates are 0-based (the VOT toolkit rasterises a
           rectangle x,y,w,h onto pixels x..x+w-1 of a 0-indexed mask, vot/region/raster.py). Sequence.regions keeps
-          the rows as written (for benchmarks/run_VOT.py); gt_boxes are metrics.vot.axis_aligned_box of them, the
+          the rows as written (for benchmarks/run_VOT.py); gt_boxes are utils.box_io.axis_aligned_box of them, the
           area-preserving box DaSiamRPN and pysot initialise with. Blank and NaN rows are unlabelled (NaN).
   lasot   <root>/<class>/<class>-<n>/img/00000001.jpg and groundtruth.txt, 1-based (LaSOT_Evaluation_Toolkit issue 14).
   uav     the UAV123 release: <root>/anno/<version>/<seq>.txt (1-based, NaN rows where the target is out of view) and
@@ -24,23 +25,19 @@ order they are tracked. Layouts (`--dataset` of benchmarks/run_OTB.py):
 
 import glob
 import os
-import re
 
 import numpy as np
 
-from datasets.benchmark_tables import LASOT_TEST_SEQUENCES, OTB_FRAME_RANGES, OTB_SUBSETS, UAV_SUBSEQUENCES
-from metrics.vot import axis_aligned_box, is_labelled
-from utils.box_io import parse_region_rows, read_otb_boxes
+from datasets import otb_layout
+from datasets.benchmark_tables import LASOT_TEST_SEQUENCES, OTB_SUBSETS, UAV_SUBSEQUENCES
+from utils.box_io import axis_aligned_box, is_labelled, parse_region_rows, read_otb_boxes
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 DATASETS = ('otb', 'got10k', 'vot', 'lasot', 'uav')
 SUBSETS = {'otb': ('all',) + tuple(sorted(OTB_SUBSETS)), 'uav': tuple(sorted(UAV_SUBSEQUENCES)),
            'lasot': ('all', 'test'), 'got10k': ('val', 'test')}
 DEFAULT_SUBSET = {'otb': 'all', 'uav': 'UAV123', 'lasot': 'all', 'got10k': 'val'}
 DEFAULT_ROOTS = {'otb': 'data/OTB100', 'got10k': 'data/GOT-10k/val', 'vot': 'data/VOT2018', 'lasot': 'data/LaSOT',
                  'uav': 'data/UAV123'}
-
-_OTB_ANNOTATION = re.compile(r'^groundtruth_rect(?:\.?(\d+))?\.txt$')
 
 
 class SequenceError(ValueError):
@@ -81,29 +78,12 @@ class Sequence(object):
 
 
 def numbered_images(folder, sequence_name):
-    """Image files of `folder` sorted by the number in their names -> list of (number, path).
-
-    Files whose names are not numbers are an error naming the sequence, unless none is numbered (then they are taken
-    in name order, numbered from 1).
-    """
-    if not os.path.isdir(folder):
-        raise SequenceError('sequence %s: image folder %s does not exist' % (sequence_name, folder))
-    files = sorted(f for f in os.listdir(folder) if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise SequenceError('sequence %s: no images (%s) in %s' % (sequence_name, '/'.join(IMAGE_EXTENSIONS), folder))
-    stems = [os.path.splitext(f)[0] for f in files]
-    numeric = [s.isdigit() for s in stems]
-    if not any(numeric):
-        return [(i + 1, os.path.join(folder, f)) for i, f in enumerate(files)]
-    if not all(numeric):
-        odd = [f for f, n in zip(files, numeric) if not n][:3]
-        raise SequenceError('sequence %s: %s mixes numbered and other image names, e.g. %s' % (
-            sequence_name, folder, ', '.join(odd)))
-    numbered = sorted((int(s), os.path.join(folder, f)) for s, f in zip(stems, files))
-    numbers = [n for n, _ in numbered]
-    if len(set(numbers)) != len(numbers):
-        raise SequenceError('sequence %s: %s has two images with the same frame number' % (sequence_name, folder))
-    return numbered
+    """Image files of `folder` sorted by the number in their names -> list of (number, path) (see
+    datasets.otb_layout.numbered_images); a missing, empty or inconsistently named folder is a SequenceError."""
+    try:
+        return otb_layout.numbered_images(folder, sequence_name)
+    except ValueError as error:
+        raise SequenceError(str(error))
 
 
 def align_frames(name, images, gt_boxes, gt_path, frame_range=None):
@@ -120,18 +100,15 @@ def align_frames(name, images, gt_boxes, gt_path, frame_range=None):
                 name, len(images), folder, len(gt_boxes), gt_path))
         return Sequence(name, [p for _, p in images], gt_boxes, [n for n, _ in images], source=gt_path)
     first, last, gt_first = frame_range['first'], frame_range['last'], frame_range['gt_first']
-    by_number = dict(images)
-    missing = [n for n in range(first, last + 1) if n not in by_number]
-    if missing:
-        raise SequenceError('sequence %s is incomplete: its evaluated frames are %d-%d but %d of them are missing in '
-                            '%s (first missing: %s)' % (name, first, last, len(missing), folder,
-                                                        ', '.join(str(n) for n in missing[:5])))
+    try:
+        images = otb_layout.frames_in_range(images, first, last, name)
+    except ValueError as error:
+        raise SequenceError(str(error))
     rows = np.arange(first - gt_first, last - gt_first + 1)
     if len(gt_boxes) < rows[-1] + 1:
         raise SequenceError('sequence %s is inconsistent: frames %d-%d need %d ground-truth rows starting at frame %d '
                             'but %s has %d' % (name, first, last, rows[-1] + 1, gt_first, gt_path, len(gt_boxes)))
-    numbers = list(range(first, last + 1))
-    return Sequence(name, [by_number[n] for n in numbers], gt_boxes[rows], numbers, source=gt_path)
+    return Sequence(name, [p for _, p in images], gt_boxes[rows], [n for n, _ in images], source=gt_path)
 
 
 def load_otb(root, subset='all'):
@@ -143,7 +120,7 @@ def load_otb(root, subset='all'):
         if subset not in OTB_SUBSETS:
             raise ValueError('unknown OTB subset %r: expected all or one of %s' % (subset, sorted(OTB_SUBSETS)))
         wanted = OTB_SUBSETS[subset]
-        missing = [f for f in wanted if f not in folders or not _otb_annotations(os.path.join(root, f))]
+        missing = [f for f in wanted if f not in folders or not otb_layout.has_annotations(os.path.join(root, f))]
         if missing:
             raise SequenceError('%s needs %d sequence folders under %s; missing or without groundtruth_rect*.txt: '
                                 '%s' % (subset, len(wanted), root, ', '.join(missing)))
@@ -151,7 +128,7 @@ def load_otb(root, subset='all'):
     sequences = []
     for folder in folders:
         path = os.path.join(root, folder)
-        if _otb_annotations(path):
+        if otb_layout.has_annotations(path):
             sequences.extend(load_otb_folder(path))
     if not sequences:
         raise SequenceError('no OTB sequences under %s: expected <Seq>/img/*.jpg with <Seq>/groundtruth_rect.txt'
@@ -162,38 +139,27 @@ def load_otb(root, subset='all'):
 def load_otb_folder(path):
     """One OTB-layout folder (<path>/img/*.jpg + groundtruth_rect[.k].txt) -> its Sequences (one per target).
 
-    The folder's name selects its OTB frame range (David, Tiger1, ...), if any, unless the folder lacks that range's
-    first or last image and has one ground-truth row per image: then it is another clip of that name (e.g. a cut
-    of the OTB100 sequence) and its images and rows pair one to one.
+    The folder's name selects its OTB frame range (David, Tiger1, ...), if any, unless it is another clip of that
+    name (datasets.otb_layout.otb100_frame_range).
     """
     folder = os.path.basename(os.path.normpath(path))
-    annotations = _otb_annotations(path) if os.path.isdir(path) else []
+    try:
+        annotations = otb_layout.annotation_files(path) if os.path.isdir(path) else []
+    except ValueError as error:
+        raise SequenceError('sequence %s: %s' % (folder, error))
     if not annotations:
         raise SequenceError('sequence %s: no groundtruth_rect.txt (or groundtruth_rect.<k>.txt) in %s' % (folder, path))
-    images = numbered_images(os.path.join(path, 'img'), folder)
-    numbers = {n for n, _ in images}
+    images = numbered_images(os.path.join(path, otb_layout.IMAGE_FOLDER), folder)
+    numbers = [n for n, _ in images]
     sequences = []
-    for index, gt_path in annotations:
+    for target, gt_path in annotations:
         gt_boxes = read_otb_boxes(gt_path)
         if len(gt_boxes) == 0:
             continue  # Human4's groundtruth_rect.1.txt is empty in the OTB download
-        name = folder if index is None else '%s-%s' % (folder, index)
-        frame_range = OTB_FRAME_RANGES.get(folder)
-        if (frame_range is not None and len(gt_boxes) == len(images) and
-                not {frame_range['first'], frame_range['last']} <= numbers):
-            frame_range = None  # a clip named like an OTB100 sequence (e.g. a cut of it), one row per image
+        name = folder if target is None else '%s-%s' % (folder, target)
+        frame_range = otb_layout.otb100_frame_range(folder, numbers, len(gt_boxes))
         sequences.append(align_frames(name, images, gt_boxes, gt_path, frame_range))
     return sequences
-
-
-def _otb_annotations(folder):
-    found = []
-    for entry in sorted(os.listdir(folder)):
-        match = _OTB_ANNOTATION.match(entry)
-        if match:
-            index = match.group(1)
-            found.append((int(index) if index else None, os.path.join(folder, entry)))
-    return sorted(found, key=lambda item: (item[0] is not None, item[0] or 0))
 
 
 def load_got10k(root, split='val'):
@@ -235,7 +201,7 @@ def load_got10k(root, split='val'):
 
 def load_vot(root):
     """A VOT short-term folder -> sequences in list.txt order, with .regions as written and gt_boxes the
-    area-preserving axis-aligned boxes of metrics.vot.axis_aligned_box (0-based); blank or NaN rows are NaN."""
+    area-preserving axis-aligned boxes of utils.box_io.axis_aligned_box (0-based); blank or NaN rows are NaN."""
     _require_dir(root, 'vot')
     sequences = []
     for name in _listed_or_found(root, 'groundtruth.txt'):

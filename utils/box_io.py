@@ -49,6 +49,38 @@ def parse_region_rows(lines, source='<lines>'):
             for number, line in enumerate(lines, 1) if line.strip()]
 
 
+def is_labelled(region):
+    """True for a ground-truth region (a row of parse_region_rows) with finite values (not NaN, not a one-value
+    marker)."""
+    region = np.asarray(region, dtype=np.float64).reshape(-1)
+    return len(region) >= 4 and bool(np.all(np.isfinite(region)))
+
+
+def axis_aligned_box(region):
+    """A ground-truth region -> [4] 0-based x,y,w,h box to initialise a tracker with (pysot's get_axis_aligned_bbox).
+
+    A rectangle is returned as it is. A polygon keeps its centre (the mean of its vertices) and gets the axis-aligned
+    box of its vertex bounds scaled by s = sqrt(A1 / A2), where A1 is the product of the polygon's first two side
+    lengths (its area when it is a rectangle) and A2 the area of the bounds, plus one pixel (vertices are pixel
+    coordinates): w = s * (x2 - x1) + 1. The box is then [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h], so the
+    4-corner polygon of a rectangle (corners x and x+w-1) gives that rectangle back.
+    """
+    region = np.asarray(region, dtype=np.float64).reshape(-1)
+    if len(region) == 4:
+        return region.copy()
+    if len(region) != 8:
+        raise ValueError('axis_aligned_box needs x,y,w,h or a 4-corner polygon, got %d values: %s' % (
+            len(region), region.tolist()))
+    xs, ys = region[0::2], region[1::2]
+    cx, cy = np.mean(xs), np.mean(ys)
+    x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
+    side_area = np.hypot(*(region[0:2] - region[2:4])) * np.hypot(*(region[2:4] - region[4:6]))
+    bounds_area = (x2 - x1) * (y2 - y1)
+    scale = np.sqrt(side_area / bounds_area) if bounds_area > 0 else 1.
+    w, h = scale * (x2 - x1) + 1., scale * (y2 - y1) + 1.
+    return np.array([cx - (w - 1.) / 2., cy - (h - 1.) / 2., w, h])
+
+
 def parse_box_string(text, what='box'):
     """'x,y,w,h' (e.g. a --init-box flag) -> [4] float64 as written; errors name `what`."""
     return np.array(_parse_fields(text, what), dtype=np.float64)

@@ -7,6 +7,8 @@ its start (FFD8) and end (FFD9) markers before decoding.
 import cv2
 import numpy as np
 
+# Image files the dataset readers take (datasets/otb_layout.py), compared in lower case: ImageNet's .JPEG is one.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 _JPEG_START = b'\xff\xd8'
 _JPEG_END = b'\xff\xd9'
 

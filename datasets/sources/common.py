@@ -1,4 +1,6 @@
-"""Helpers shared by the dataset parsers: per-frame text annotations (GOT-10k, LaSOT) and numbered frame files.
+"""Helpers shared by the dataset parsers: per-frame text annotations (GOT-10k, LaSOT) and single-track videos.
+
+Numbered frame files are listed by datasets/otb_layout.py.
 
 Box files are 1-based `x,y,w,h` rows, one per frame; a row that is not four numbers must not sink its whole video, so
 `read_box_rows` keeps going and reports the bad rows (their boxes are NaN and the parsers skip them as 'bad_row').
@@ -56,19 +58,6 @@ def read_integer_labels(path, expected_count=None):
     if expected_count is not None and len(values) != expected_count:
         raise ValueError('%s has %d labels for %d frames' % (path, len(values), expected_count))
     return values
-
-
-def numbered_files(folder, extensions):
-    """{frame number: path} of the files in `folder` named <number><extension> for a listed extension (case
-    sensitive); other files are ignored. Empty when the folder does not exist."""
-    if not os.path.isdir(folder):
-        return {}
-    files = {}
-    for name in os.listdir(folder):
-        stem, extension = os.path.splitext(name)
-        if extension in extensions and stem.isdigit():
-            files[int(stem)] = os.path.join(folder, name)
-    return files
 
 
 def single_track_video(name, images, gt_path, boxes, bad_rows, flags):

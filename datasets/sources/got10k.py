@@ -20,9 +20,9 @@ groundtruth.txt row that is not 4 numbers; named in the summary's problems).
 
 import os
 
+from datasets.otb_layout import numbered_images
 from datasets.sources.base import SequenceSource
 from datasets.sources.common import read_box_rows, read_integer_labels, single_track_video
-from datasets.sources.otb import numbered_images
 
 GROUNDTRUTH = 'groundtruth.txt'
 MAX_COVER = 8
@@ -88,7 +88,7 @@ class GOT10kSource(SequenceSource):
 
     def load_video(self, name):
         folder = self._folder(name)
-        images = numbered_images(folder)
+        images = numbered_images(folder, name)
         gt_path = os.path.join(folder, GROUNDTRUTH)
         boxes, bad_rows = read_box_rows(gt_path)
         if len(boxes) == 1 and len(images) > 1:

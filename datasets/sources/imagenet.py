@@ -27,10 +27,11 @@ is kept), 'no_objects' (a DET annotation listing no object), 'occluded' / 'gener
 import os
 import xml.etree.ElementTree as ElementTree
 
+from datasets.otb_layout import numbered_files
 from datasets.sources.base import Frame, SequenceSource, Track, Video
-from datasets.sources.common import numbered_files
+from utils.image_io import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = ('.JPEG', '.jpeg', '.jpg', '.JPG', '.png', '.PNG')
+IMAGE_EXTENSION = '.JPEG'  # the release's image files; others (IMAGE_EXTENSIONS, any case) are found too
 
 
 class AnnotationFileError(ValueError):
@@ -90,11 +91,13 @@ def _parse_object(element):
 
 
 def _image_for(stem_path):
-    """The image file of a path without extension (the first that exists), else the .JPEG path."""
-    for extension in IMAGE_EXTENSIONS:
+    """The image file of a path without extension: the .JPEG file, else the first that exists of IMAGE_EXTENSIONS
+    in upper or lower case, else the .JPEG path."""
+    candidates = [IMAGE_EXTENSION] + [case(e) for e in IMAGE_EXTENSIONS for case in (str.upper, str.lower)]
+    for extension in candidates:
         if os.path.isfile(stem_path + extension):
             return stem_path + extension
-    return stem_path + IMAGE_EXTENSIONS[0]
+    return stem_path + IMAGE_EXTENSION
 
 
 def _leaf_folders(top, extension):
@@ -145,7 +148,7 @@ class ImageNetVIDSource(SequenceSource):
     def video_names(self):
         names = set()
         for subset in self.subsets:
-            for top, extension in ((self._data_dir(subset), '.JPEG'), (self._annotation_dir(subset), '.xml')):
+            for top, extension in ((self._data_dir(subset), IMAGE_EXTENSION), (self._annotation_dir(subset), '.xml')):
                 if os.path.isdir(top):
                     names.update('%s/%s' % (subset, rel.replace(os.sep, '/')) for rel in _leaf_folders(top, extension)
                                  if rel != '.')
@@ -155,11 +158,11 @@ class ImageNetVIDSource(SequenceSource):
         subset, relative = name.split('/', 1)
         image_dir = os.path.join(self._data_dir(subset), *relative.split('/'))
         annotation_dir = os.path.join(self._annotation_dir(subset), *relative.split('/'))
-        images = numbered_files(image_dir, IMAGE_EXTENSIONS)
+        images = numbered_files(image_dir)
         annotations = numbered_files(annotation_dir, ('.xml',))
         skipped, problems, tracks = {}, [], {}
         for index in sorted(set(images) | set(annotations)):
-            image_path = images.get(index, os.path.join(image_dir, '%06d.JPEG' % index))
+            image_path = images.get(index, os.path.join(image_dir, '%06d%s' % (index, IMAGE_EXTENSION)))
             if index not in annotations:
                 _count(skipped, 'missing_xml')
                 problems.append('%s has no annotation %s' % (image_path, os.path.join(annotation_dir,

@@ -18,9 +18,9 @@ Skip reasons: 'out_of_view' (out_of_view.txt flag; takes precedence when both fl
 
 import os
 
+from datasets.otb_layout import numbered_images
 from datasets.sources.base import SequenceSource
 from datasets.sources.common import read_box_rows, read_integer_labels, single_track_video
-from datasets.sources.otb import numbered_images
 
 GROUNDTRUTH = 'groundtruth.txt'
 SPLITS = ('train', 'test', 'all')
@@ -112,7 +112,7 @@ class LaSOTSource(SequenceSource):
 
     def load_video(self, name):
         folder = self._folder(name)
-        images = numbered_images(os.path.join(folder, 'img'))
+        images = numbered_images(os.path.join(folder, 'img'), name)
         gt_path = os.path.join(folder, GROUNDTRUTH)
         boxes, bad_rows = read_box_rows(gt_path)
         occluded = read_integer_labels(os.path.join(folder, 'full_occlusion.txt'), len(images))

@@ -39,15 +39,14 @@ import glob
 import io
 import os
 
+from datasets.otb_layout import numbered_files
 from datasets.sources.base import Frame, SequenceSource, Track, Video
-from datasets.sources.common import numbered_files
 from utils.image_header import image_size
 from utils.image_io import ImageDecodeError
 
 COLUMNS = ('youtube_id', 'timestamp_ms', 'class_id', 'class_name', 'object_id', 'object_presence', 'xmin', 'xmax',
            'ymin', 'ymax')
 DEFAULT_CSV_PATTERN = 'yt_bb_detection_*.csv'
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.JPG', '.JPEG', '.PNG')
 _COORDINATE_TOLERANCE = 1e-6
 _INDEX_CACHE = {}  # per-process cache of the CSV index: {(path, size, mtime) tuple: index}
 
@@ -191,7 +190,7 @@ class YouTubeBBSource(SequenceSource):
     def load_video(self, name):
         skipped, problems = {}, []
         folder = os.path.join(self.frames_dir, name)
-        frame_files = numbered_files(folder, IMAGE_EXTENSIONS) if os.path.isdir(folder) else None
+        frame_files = numbered_files(folder) if os.path.isdir(folder) else None
         rows = {}  # track id -> {frame index: (row, where)}
         for where, fields in self._rows(name):
             try:

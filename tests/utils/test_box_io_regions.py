@@ -1,9 +1,9 @@
-"""Tests of VOT region rows (x,y,w,h or 4-corner polygons) in utils/box_io.py."""
+"""Tests of VOT region rows (x,y,w,h or 4-corner polygons) in utils/box_io.py and their conversion to boxes."""
 
 import numpy as np
 import pytest
 
-from utils.box_io import parse_region_rows
+from utils.box_io import axis_aligned_box, parse_region_rows
 
 
 def test_rectangles_and_polygons_in_one_file():
@@ -20,3 +20,14 @@ def test_bad_rows_name_the_file_and_line():
         parse_region_rows(['m12,3,0,0,1'], source='gt.txt')
     with pytest.raises(ValueError, match=r'gt.txt line 1: expected numbers'):
         parse_region_rows(['1,2,a,4'], source='gt.txt')
+
+
+def test_axis_aligned_box_keeps_centre_and_area():
+    np.testing.assert_array_equal(axis_aligned_box([3.5, 4, 10, 6]), [3.5, 4, 10, 6])
+    np.testing.assert_allclose(axis_aligned_box([2, 3, 11, 3, 11, 8, 2, 8]), [2, 3, 10, 6])  # corners x..x+w-1
+    # A square of side r*sqrt(2) turned 45 degrees around (50, 40): bounds 2r x 2r, s = sqrt(2 r^2 / 4 r^2), so
+    # w = h = 2 r s + 1 = r sqrt(2) + 1, centred on (50, 40).
+    r = 10.
+    box = axis_aligned_box([50 - r, 40, 50, 40 - r, 50 + r, 40, 50, 40 + r])
+    side = r * np.sqrt(2.) + 1.
+    np.testing.assert_allclose(box, [50 - (side - 1) / 2, 40 - (side - 1) / 2, side, side])

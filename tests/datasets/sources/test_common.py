@@ -1,9 +1,9 @@
-"""Tests of the helpers shared by the dataset parsers: lenient box rows, integer labels, numbered files."""
+"""Tests of the helpers shared by the dataset parsers: lenient box rows and integer labels."""
 
 import numpy as np
 import pytest
 
-from datasets.sources.common import numbered_files, read_box_rows, read_integer_labels
+from datasets.sources.common import read_box_rows, read_integer_labels
 
 
 def test_box_rows_are_one_based_and_bad_rows_do_not_stop_the_file(tmp_path):
@@ -34,11 +34,3 @@ def test_integer_labels(tmp_path):
         stream.write('0,0.5,1')
     with pytest.raises(ValueError, match="expected integer labels, found '0.5'"):
         read_integer_labels(path)
-
-
-def test_numbered_files(tmp_path):
-    for name in ('000003.JPEG', '000001.JPEG', '000002.xml', 'thumb.JPEG', '000004.jpg'):
-        (tmp_path / name).write_bytes(b'')
-    found = numbered_files(str(tmp_path), ('.JPEG',))
-    assert sorted(found) == [1, 3] and found[3].endswith('000003.JPEG')
-    assert numbered_files(str(tmp_path / 'missing'), ('.JPEG',)) == {}

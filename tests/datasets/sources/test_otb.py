@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from datasets.sources import SOURCES, make_source
-from datasets.sources.otb import OTBSource, numbered_images
+from datasets.sources.otb import OTBSource
 from utils.box_io import write_otb_boxes
 
 
@@ -46,14 +46,6 @@ def test_sub_ranges_and_mismatches(tmp_path):
         OTBSource(root).load_video('David')
     video = OTBSource(root, frame_ranges={'David': (5, 8)}).load_video('David')
     assert [f.index for f in video.tracks[0].frames] == [5, 6, 7, 8]
-
-
-def test_non_numeric_names_are_numbered_by_position(tmp_path):
-    folder = tmp_path / 'img'
-    folder.mkdir()
-    for name in ('b.png', 'a.png', 'notes.txt'):
-        (folder / name).write_bytes(b'')
-    assert [(i, os.path.basename(p)) for i, p in numbered_images(str(folder))] == [(1, 'a.png'), (2, 'b.png')]
 
 
 def test_registry_and_bad_roots(tmp_path):
