@@ -5,7 +5,7 @@
       --peers nano mil --nano-backbone nanotrack_backbone_sim.onnx --nano-head nanotrack_head_sim.onnx
 
 The protocol (metrics/vot.py has the definitions): each tracker starts on frame 1 from the ground truth converted by
-metrics.vot.axis_aligned_box (pysot's get_axis_aligned_bbox); a tracked frame whose box does not overlap the
+utils.box_io.axis_aligned_box (pysot's get_axis_aligned_bbox); a tracked frame whose box does not overlap the
 ground truth (overlap within the frame, as VOT rasterises regions) is a failure, and the tracker is initialised again
 5 frames later; frames without a label are tracked but never failures (an initialisation waits for a labelled frame).
 Accuracy leaves out 10 frames from each initialisation. EAO averages the expected overlap over sequence lengths
@@ -38,8 +38,8 @@ from benchmarks.run_OTB import (add_tracker_arguments, check_names, image_size, 
 from datasets.benchmark_sequences import DEFAULT_ROOTS, SequenceError, load_sequences
 from metrics.report import finish_plot, legend_entries, per_sequence_lines
 from metrics.vot import (BURNIN, DEFAULT_EAO_INTERVAL, EAO_INTERVALS, FAILURE, INIT, MARKERS, SKIP_FRAMES, SKIPPED,
-                         as_region, axis_aligned_box, eao_interval, evaluate_supervised, is_labelled, region_overlap,
-                         summarize_supervised)
+                         as_region, eao_interval, evaluate_supervised, region_overlap, summarize_supervised)
+from utils.box_io import axis_aligned_box, is_labelled
 from utils.io_utils import atomic_open, write_json
 
 PROTOCOL = {

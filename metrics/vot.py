@@ -11,7 +11,7 @@ Definitions (the VOT toolkit's, as pysot's toolkit computes them; see DEVELOPERS
     (vertices rounded, scanline spans inclusive, rectangles as polygons with corners x and x+w-1) and restricted to
     the frame's pixels 0..W-1 x 0..H-1; overlap = |A and B| / |A or B| in pixels;
   * a failure is a tracked frame whose overlap with the (labelled) ground truth is not > 0; tracking restarts
-    SKIP_FRAMES (5) frames later, from the ground truth converted by `axis_aligned_box`;
+    SKIP_FRAMES (5) frames later, from the ground truth converted by `utils.box_io.axis_aligned_box`;
   * accuracy: the mean overlap of the valid frames, leaving out BURNIN (10) frames from each initialisation (the
     initialisation frame and the 9 after it), markers and unlabelled frames; pooled over all frames of all
     sequences, as pysot pools them;
@@ -25,6 +25,8 @@ Definitions (the VOT toolkit's, as pysot's toolkit computes them; see DEVELOPERS
 import math
 
 import numpy as np
+
+from utils.box_io import is_labelled
 
 SKIPPED, INIT, FAILURE = 0, 1, 2
 MARKERS = (SKIPPED, INIT, FAILURE)
@@ -55,36 +57,6 @@ def as_region(value):
 def is_marker(region):
     """True for a one-value trajectory entry (INIT, FAILURE or SKIPPED)."""
     return len(region) == 1
-
-
-def is_labelled(region):
-    """True for a ground-truth region with finite values (not NaN, not a marker)."""
-    region = np.asarray(region, dtype=np.float64).reshape(-1)
-    return len(region) >= 4 and bool(np.all(np.isfinite(region)))
-
-
-def axis_aligned_box(region):
-    """A ground-truth region -> [4] 0-based x,y,w,h box to initialise a tracker with (pysot's get_axis_aligned_bbox).
-
-    A rectangle is returned as it is. A polygon keeps its centre (the mean of its vertices) and gets the axis-aligned
-    box of its vertex bounds scaled by s = sqrt(A1 / A2), where A1 is the product of the polygon's first two side
-    lengths (its area when it is a rectangle) and A2 the area of the bounds, plus one pixel (vertices are pixel
-    coordinates): w = s * (x2 - x1) + 1. The box is then [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h], so the
-    4-corner polygon of a rectangle (corners x and x+w-1) gives that rectangle back.
-    """
-    region = as_region(region)
-    if len(region) == 4:
-        return region.copy()
-    if len(region) != 8:
-        raise ValueError('axis_aligned_box needs x,y,w,h or a 4-corner polygon, got %d values' % len(region))
-    xs, ys = region[0::2], region[1::2]
-    cx, cy = np.mean(xs), np.mean(ys)
-    x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
-    side_area = np.hypot(*(region[0:2] - region[2:4])) * np.hypot(*(region[2:4] - region[4:6]))
-    bounds_area = (x2 - x1) * (y2 - y1)
-    scale = np.sqrt(side_area / bounds_area) if bounds_area > 0 else 1.
-    w, h = scale * (x2 - x1) + 1., scale * (y2 - y1) + 1.
-    return np.array([cx - (w - 1.) / 2., cy - (h - 1.) / 2., w, h])
 
 
 def _vertices(region, pysot_rectangles=False):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from metrics.vot import (FAILURE, INIT, SKIPPED, axis_aligned_box, burnin_frames, eao_fragments, eao_interval,
-                         eao_score, evaluate_supervised, expected_overlap_curve, failure_frames, rasterize_polygon,
-                         region_overlap, summarize_supervised)
+from metrics.vot import (FAILURE, INIT, SKIPPED, burnin_frames, eao_fragments, eao_interval, eao_score,
+                         evaluate_supervised, expected_overlap_curve, failure_frames, rasterize_polygon, region_overlap,
+                         summarize_supervised)
 
 FRAME = (100, 100)
 # A diamond (a square turned 45 degrees) centred at (10, 10) with radius 5. By hand, with VOT's scanline rules: the
@@ -64,17 +64,6 @@ def test_markers_unlabelled_and_touching_bounds():
     assert region_overlap([0, 0, 10, 10], [9, 0, 10, 10], FRAME) == 0.
     with pytest.raises(ValueError, match='expected a marker, x,y,w,h or polygon'):
         region_overlap([1, 2, 3], [0, 0, 1, 1], FRAME)
-
-
-def test_axis_aligned_box_keeps_centre_and_area():
-    np.testing.assert_array_equal(axis_aligned_box([3.5, 4, 10, 6]), [3.5, 4, 10, 6])
-    np.testing.assert_allclose(axis_aligned_box([2, 3, 11, 3, 11, 8, 2, 8]), [2, 3, 10, 6])  # corners x..x+w-1
-    # A square of side r*sqrt(2) turned 45 degrees around (50, 40): bounds 2r x 2r, s = sqrt(2 r^2 / 4 r^2), so
-    # w = h = 2 r s + 1 = r sqrt(2) + 1, centred on (50, 40).
-    r = 10.
-    box = axis_aligned_box([50 - r, 40, 50, 40 - r, 50 + r, 40, 50, 40 + r])
-    side = r * np.sqrt(2.) + 1.
-    np.testing.assert_allclose(box, [50 - (side - 1) / 2, 40 - (side - 1) / 2, side, side])
 
 
 def test_accuracy_burn_in_failures_and_robustness():
