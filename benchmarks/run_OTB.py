@@ -55,13 +55,12 @@ from metrics.ope import evaluate_sequence
 from metrics.report import build_summary, format_table, plot_norm_precision, plot_precision, plot_success, \
     write_summary
 from utils.box_io import read_otb_boxes, write_otb_boxes
+from utils.checkpoints import checkpoint_prefixes, latest_prefix, prefix_of_file, prefix_step
 from utils.io_utils import atomic_open
 
 PEERS = ('nano', 'mil')
 LAYOUTS = ('otb', 'got10k')  # result file layouts: OTB/pysot/got10k-OTB, GOT-10k's submission layout
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+=@-]*$')
-_STEP = re.compile(r'-(\d+)$')
-_CHECKPOINT_FILE_ENTRY = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
 
 
 class TrackerSpec(object):
@@ -82,36 +81,9 @@ class TrackerSpec(object):
 # Trackers
 
 
-def _checkpoint_prefixes(run_dir):
-    """Checkpoint prefixes (DIR/model.ckpt-<step>) with an .index file in run_dir, sorted by step."""
-    prefixes = [p[:-len('.index')] for p in glob.glob(os.path.join(glob.escape(run_dir), '*.index'))]
-    return sorted(prefixes, key=lambda p: (_step(p) is None, _step(p) or 0, p))
-
-
 def _natural_key(path):
     """Sort key ordering embedded numbers by value (model.ckpt-300 before model.ckpt-2000)."""
     return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path)]
-
-
-def _step(prefix):
-    match = _STEP.search(os.path.basename(prefix))
-    return int(match.group(1)) if match else None
-
-
-def _latest_prefix(run_dir, prefixes):
-    """The checkpoint the run's `checkpoint` file names (TF's latest), or the highest step when there is none."""
-    index_file = os.path.join(run_dir, 'checkpoint')
-    if os.path.isfile(index_file):
-        with open(index_file) as stream:
-            match = _CHECKPOINT_FILE_ENTRY.search(stream.read())
-        if match:
-            prefix = match.group(1)
-            prefix = prefix if os.path.isabs(prefix) else os.path.join(run_dir, prefix)
-            if not os.path.isfile(prefix + '.index'):
-                raise ValueError('%s names %s as the latest checkpoint but %s.index does not exist' % (
-                    index_file, match.group(1), prefix))
-            return prefix
-    return prefixes[-1]
 
 
 def resolve_checkpoints(paths, all_checkpoints=False):
@@ -130,17 +102,17 @@ def resolve_checkpoints(paths, all_checkpoints=False):
         for path in matches:
             path = path.rstrip(os.sep) or path
             if os.path.isdir(path):
-                prefixes = _checkpoint_prefixes(path)
+                prefixes = checkpoint_prefixes(path)
                 if not prefixes:
                     raise ValueError('%s holds no TF checkpoint (expected model.ckpt-<step>.index files)' % path)
-                chosen = prefixes if all_checkpoints else [_latest_prefix(path, prefixes)]
+                chosen = prefixes if all_checkpoints else [latest_prefix(path)]
             else:
-                prefix = re.sub(r'\.(index|meta|data-\d+-of-\d+)$', '', path)
+                prefix = prefix_of_file(path)
                 if not os.path.isfile(prefix + '.index'):
                     raise ValueError('checkpoint %s not found (expected %s.index)' % (path, prefix))
                 chosen = [prefix]
             for prefix in chosen:
-                entry = (os.path.dirname(prefix) or '.', prefix, _step(prefix))
+                entry = (os.path.dirname(prefix) or '.', prefix, prefix_step(prefix))
                 if entry not in resolved:
                     resolved.append(entry)
     return resolved

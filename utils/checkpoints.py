@@ -3,10 +3,16 @@
 A checkpoint directory holds a standard TF checkpoint (`checkpoint` index file + `model.ckpt-<step>.*`) and the
 full config dicts as `model_config.json`, `train_config.json` and `track_config.json`. Variables are named as
 SiameseModel creates them (`siamrpn_alexnet/...`, `rpn_head/...`, plus `global_step`).
+
+Discovery from file names alone (no checkpoint is opened; benchmarks/run_OTB.py names trackers by step with it):
+`checkpoint_prefixes` lists every checkpoint of a directory, `latest_prefix` picks the one its `checkpoint` file
+names, `prefix_step` reads the step from a prefix and `prefix_of_file` turns any checkpoint file into its prefix.
 """
 
 import copy
+import glob
 import os
+import re
 
 import tensorflow as tf
 
@@ -16,6 +22,9 @@ from utils.io_utils import read_json, write_json
 CONFIG_FILES = (('model_config', 'model_config.json'), ('train_config', 'train_config.json'),
                 ('track_config', 'track_config.json'))
 CHECKPOINT_PREFIX = 'model.ckpt'
+_STEP_SUFFIX = re.compile(r'-(\d+)$')
+_LATEST_ENTRY = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
+_FILE_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
 
 
 def merge_config(defaults, saved):
@@ -102,3 +111,45 @@ def checkpoint_step(checkpoint_path):
     if 'global_step' not in dict(tf.train.list_variables(checkpoint_path)):
         return None
     return int(tf.train.load_variable(checkpoint_path, 'global_step'))
+
+
+def prefix_step(prefix):
+    """The step in a checkpoint prefix's name (DIR/model.ckpt-1200 -> 1200), or None when it ends in no -<number>."""
+    match = _STEP_SUFFIX.search(os.path.basename(prefix))
+    return int(match.group(1)) if match else None
+
+
+def prefix_of_file(path):
+    """A checkpoint file or prefix -> its prefix (DIR/model.ckpt-1200.index, .meta or .data-* files ->
+    DIR/model.ckpt-1200)."""
+    return _FILE_SUFFIX.sub('', path)
+
+
+def checkpoint_prefixes(checkpoint_dir):
+    """Every checkpoint prefix of a directory (one per .index file, e.g. DIR/model.ckpt-<step>), by step; prefixes
+    without a step come last, by name. Empty when there is none."""
+    prefixes = [p[:-len('.index')] for p in glob.glob(os.path.join(glob.escape(checkpoint_dir), '*.index'))]
+    return sorted(prefixes, key=lambda p: (prefix_step(p) is None, prefix_step(p) or 0, p))
+
+
+def latest_prefix(checkpoint_dir):
+    """The directory's latest checkpoint prefix: the one its `checkpoint` file names (as TF's latest_checkpoint
+    reads it) or, without that file or entry, the last of checkpoint_prefixes (the highest step, or a step-less
+    prefix when there is one); None when there is none. resolve_checkpoint keeps TF's own lookup, which agrees
+    whenever the `checkpoint` file names an existing checkpoint.
+
+    Raises ValueError when the `checkpoint` file names a checkpoint whose .index file does not exist.
+    """
+    index_file = os.path.join(checkpoint_dir, 'checkpoint')
+    if os.path.isfile(index_file):
+        with open(index_file) as stream:
+            match = _LATEST_ENTRY.search(stream.read())
+        if match:
+            prefix = match.group(1)
+            prefix = prefix if os.path.isabs(prefix) else os.path.join(checkpoint_dir, prefix)
+            if not os.path.isfile(prefix + '.index'):
+                raise ValueError('%s names %s as the latest checkpoint but %s.index does not exist' % (
+                    index_file, match.group(1), prefix))
+            return prefix
+    prefixes = checkpoint_prefixes(checkpoint_dir)
+    return prefixes[-1] if prefixes else None

@@ -1,9 +1,12 @@
 """Tests of the checkpoint directory contract helpers."""
 
+import os
+
 import pytest
 
 import configuration
-from utils.checkpoints import merge_config, read_configs, resolve_checkpoint, write_configs
+from utils.checkpoints import (checkpoint_prefixes, latest_prefix, merge_config, prefix_of_file, prefix_step,
+                               read_configs, resolve_checkpoint, write_configs)
 
 
 def test_configs_round_trip_merged_over_defaults(tmp_path):
@@ -28,3 +31,27 @@ def test_missing_pieces_are_named(tmp_path):
         read_configs(str(tmp_path / 'nope'))
     with pytest.raises(IOError, match='no TF checkpoint in'):
         resolve_checkpoint(str(tmp_path))
+
+
+def test_checkpoints_are_discovered_from_file_names(tmp_path):
+    run = str(tmp_path)
+    assert checkpoint_prefixes(run) == [] and latest_prefix(run) is None
+    for name in ('model.ckpt-2000', 'model.ckpt-300', 'converted.ckpt', 'model.ckpt-100'):
+        for suffix in ('.index', '.meta', '.data-00000-of-00001'):
+            open(os.path.join(run, name + suffix), 'w').close()
+    prefixes = checkpoint_prefixes(run)
+    assert [os.path.basename(p) for p in prefixes] == ['model.ckpt-100', 'model.ckpt-300', 'model.ckpt-2000',
+                                                       'converted.ckpt']  # by step, step-less last
+    assert [prefix_step(p) for p in prefixes] == [100, 300, 2000, None]
+    data_file = os.path.join(run, 'model.ckpt-300.data-00000-of-00001')
+    assert prefix_of_file(data_file) == os.path.join(run, 'model.ckpt-300')
+    assert prefix_of_file('runs/model.ckpt-300') == 'runs/model.ckpt-300'
+    assert latest_prefix(run) == os.path.join(run, 'converted.ckpt')  # no `checkpoint` file: the last listed
+    with open(os.path.join(run, 'checkpoint'), 'w') as stream:
+        stream.write('model_checkpoint_path: "model.ckpt-300"\nall_model_checkpoint_paths: "model.ckpt-300"\n')
+    assert latest_prefix(run) == os.path.join(run, 'model.ckpt-300')  # what TF's `checkpoint` file names
+    with open(os.path.join(run, 'checkpoint'), 'w') as stream:
+        stream.write('model_checkpoint_path: "model.ckpt-5"\n')
+    with pytest.raises(ValueError, match=r'names model.ckpt-5 as the latest checkpoint but .*model.ckpt-5.index does '
+                                         r'not exist'):
+        latest_prefix(run)
