@@ -32,12 +32,12 @@ import tensorflow as tf
 from embeddings import rpn_head
 from embeddings.siamrpn_alexnet import STRIDE as EMBEDDING_STRIDE
 from embeddings.siamrpn_alexnet import embedding_flops, scaled_channels, siamrpn_alexnet, siamrpn_alexnet_arg_scope
-from inference.exported import FUSED_TEMPLATE, SEPARATE_TEMPLATE
 from utils import losses
 from utils.anchors import anchor_to_image_frame, generate_anchors, image_to_anchor_frame, score_size
 from utils.box_coding import decode
 from utils.box_utils import iou_cxcywh
 from utils.target_assignment import assign_targets
+from utils.template_names import FUSED_TEMPLATE, SEPARATE_TEMPLATE
 
 slim = tf.contrib.slim
 

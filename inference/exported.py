@@ -5,7 +5,8 @@
   # or the backend alone: backend = ExportedBackend('exports/otb'); backend.set_template(crop); backend.detect(crop)
 
 This module imports TensorFlow, numpy and the project's JSON helpers only: never siamese_model or embeddings/
-(a test checks sys.modules), so it runs wherever the exported files and TF are.
+(a test checks sys.modules), so it runs wherever the exported files and TF are. The template tensor names it shares
+with the model are utils/template_names.py's.
 
 Export directory (format 'siamrpn-tf-export', version 2; this loader reads versions 1 and 2):
   manifest.json   tensor names, shapes and dtypes, anchors and score sizes, the tracker and model configs, and the
@@ -47,11 +48,10 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from inference.subwindow import batch_of_one
 from utils import runtime
 from utils.io_utils import read_json
+from utils.template_names import FUSED_TEMPLATE, SEPARATE_TEMPLATE
 
 FORMAT = 'siamrpn-tf-export'
 VERSION = 2  # 2: the template outputs are named by the manifest ('fused_kernel', 'fused_bias' by default)
-SEPARATE_TEMPLATE = ('cls_kernels', 'reg_kernels')  # template outputs of the unfused head (all version-1 exports)
-FUSED_TEMPLATE = ('fused_kernel', 'fused_bias')  # template outputs of the fused search head
 MANIFEST = 'manifest.json'
 SAVED_MODEL_DIR = 'saved_model'
 SAVED_MODEL_TAGS = ('serve',)

@@ -1,6 +1,8 @@
 """Tests of the SiamRPN graph: loss and gradients, BN updates, modes, and overfitting one batch."""
 
 import copy
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ import tensorflow as tf
 
 import configuration
 from siamese_model import SiameseModel
+from tests.conftest import PROJECT_ROOT
 from tests.helpers import cpu_session, make_pairs
 
 
@@ -159,3 +162,11 @@ def test_the_embedding_stride_key_is_checked_and_dead_keys_are_gone():
         SiameseModel(model_config, configuration.TRAIN_CONFIG, 'inference')
     assert 'embedding_name' not in configuration.MODEL_CONFIG['embed_config']
     assert 'log_dir' not in configuration.TRACK_CONFIG
+
+
+def test_the_model_imports_neither_inference_code_nor_opencv():
+    code = 'import sys, siamese_model; print(sorted(m for m in sys.modules if m == "cv2" or m.startswith("inference")))'
+    result = subprocess.run([sys.executable, '-c', code], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == '[]'
