@@ -13,9 +13,10 @@ scripts/convert_otb_dataset.py).
                                      spaces, one per frame, NaN rows where the target is out of view (UAV123, DTB70
                                      exports); utils.box_io.read_otb_boxes reads them as 0-based boxes.
   <Seq>/groundtruth_rect.<k>.txt     one target each of a sequence with several (OTB100: Jogging .1/.2, Skating2
-  <Seq>/groundtruth_rect<k>.txt      .1/.2, Human4 .1/.2). Both spellings are accepted (the benchmark reader took
-                                     both, curation the dotted one, also with a word <k>); the target is named <k>.
-                                     An empty file (Human4's .1 in the OTB download) is left to the caller.
+  <Seq>/groundtruth_rect<k>.txt      .1/.2, Human4 .1/.2); the target is named <k>: digits in either spelling, or a
+                                     word after a dot (groundtruth_rect.left.txt). One target spelled twice is an
+                                     error. An empty file (Human4's .1 in the OTB download) is left to the caller:
+                                     the benchmarks skip it, curation reports the row count.
 
 OTB100's irregular sequences annotate a sub-range of their images (David 300-770, Football1 1-74, Tiger1 evaluated
 from 6; datasets/benchmark_tables.OTB_FRAME_RANGES): `otb100_frame_range` says when a folder of that name is one of
