@@ -16,15 +16,25 @@ moving_variance even if the weight update is skipped (and a tensor decay does no
 `defer_updates=True` the layer creates no update ops; it records (moving variable, batch statistic, decay) in the
 BN_STATISTICS collection, and the train op creates the updates inside its finite-step branch
 (`moving_average_updates`). By default the update ops go to UPDATE_OPS exactly as slim's do.
+
+Inference graphs may fold BN into the convolutions: `fold_batch_norm_arrays` computes, at load time from a
+checkpoint's values, each layer's conv with weights w * s and bias (b - mean) * s + beta, s = gamma /
+sqrt(moving_variance + epsilon) (exact up to float rounding), and `siamrpn_alexnet(..., folded_convs=...)` (or
+`slim.arg_scope([siamrpn_alexnet], folded_convs=...)` around a model's build) runs them as constant convs with no
+variables. The ReLU of conv1/conv2 then runs before the max-pool (they commute: max-pool is monotone), so oneDNN
+fuses conv + bias + ReLU, and it keeps constant filters in its own layout instead of reordering them every run.
+The training graph never uses this mode.
 """
 
 import collections
 
+import numpy as np
 import tensorflow as tf
 
 slim = tf.contrib.slim
 
 BN_STATISTICS = 'bn_batch_statistics'  # collection of BatchStatistics recorded by batch_norm(defer_updates=True)
+MIN_FUSED_BN_EPSILON = 1.001e-5  # tf.nn.fused_batch_norm raises a smaller epsilon to this
 
 BatchStatistics = collections.namedtuple('BatchStatistics', ['variable', 'value', 'decay'])
 BatchStatistics.__doc__ = """A moving-average update to make: `variable` <- decay * variable + (1 - decay) * value."""
@@ -169,7 +179,55 @@ def siamrpn_alexnet_arg_scope(embed_config, trainable=True, is_training=False, d
             return scope
 
 
-def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, scope='siamrpn_alexnet'):
+def fold_batch_norm_arrays(values, width_multiplier, epsilon, scope='siamrpn_alexnet'):
+    """Folds each layer's BN (inference mode) into its conv, in numpy float64, from model variable values.
+
+    Args:
+      values: {variable name: array} with `<scope>/<layer>/conv/{weights, biases}` and
+        `<scope>/<layer>/BatchNorm/{gamma, beta, moving_mean, moving_variance}` of every layer.
+      width_multiplier: the embedding's (checks the shapes).
+      epsilon: embed_config['bn_epsilon'] (raised to MIN_FUSED_BN_EPSILON as tf.nn.fused_batch_norm raises it).
+    Returns:
+      {layer: (weights [kh, kw, Cin, C] float32, biases [C] float32)}: w * s and (b - mean) * s + beta with
+      s = gamma / sqrt(moving_variance + epsilon).
+    """
+    epsilon = max(float(epsilon), MIN_FUSED_BN_EPSILON)
+    folded, in_channels = {}, 3
+    for name, out, kernel in zip(LAYERS, scaled_channels(width_multiplier), _KERNELS):
+        prefix = '%s/%s/' % (scope, name)
+        expected = {'conv/weights': (kernel, kernel, in_channels, out), 'conv/biases': (out,)}
+        expected.update({'BatchNorm/' + n: (out,) for n in ('gamma', 'beta', 'moving_mean', 'moving_variance')})
+        arrays = {}
+        for key, shape in expected.items():
+            if prefix + key not in values:
+                raise ValueError('cannot fold BN: no value for %s%s' % (prefix, key))
+            arrays[key] = np.asarray(values[prefix + key], np.float64)
+            if arrays[key].shape != shape:
+                raise ValueError('cannot fold BN: %s%s has shape %s, expected %s'
+                                 % (prefix, key, arrays[key].shape, shape))
+        scale = arrays['BatchNorm/gamma'] / np.sqrt(arrays['BatchNorm/moving_variance'] + epsilon)
+        folded[name] = ((arrays['conv/weights'] * scale).astype(np.float32),
+                        ((arrays['conv/biases'] - arrays['BatchNorm/moving_mean']) * scale
+                         + arrays['BatchNorm/beta']).astype(np.float32))
+        in_channels = out
+    return folded
+
+
+def folded_conv_constants(folded, scope='siamrpn_alexnet'):
+    """{layer: (weights, biases)} arrays (fold_batch_norm_arrays) -> the same as constants of the default graph,
+    named `<scope>/<layer>/folded/{weights, biases}`; made once per graph and shared by every embedding call.
+    Constant filters let oneDNN keep them in its blocked layout instead of reordering them every run."""
+    constants = {}
+    with tf.name_scope(scope + '_folded/'):
+        for name, (weights, biases) in folded.items():
+            with tf.name_scope(name):
+                constants[name] = (tf.constant(weights, name='weights'), tf.constant(biases, name='biases'))
+    return constants
+
+
+@slim.add_arg_scope
+def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, scope='siamrpn_alexnet',
+                    folded_convs=None):
     """Embeds images with the SiamRPN AlexNet; call it inside `siamrpn_alexnet_arg_scope`.
 
     Args:
@@ -177,6 +235,8 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
       width_multiplier: channel multiplier (1 for otb/vot, 2 for BIG).
       frozen_layers: names from LAYERS whose conv and BN are not trained and whose BN runs in inference mode.
       reuse: reuse the variables of an earlier call.
+      folded_convs: inference only: {layer: (weights, biases)} of the convs with BN folded in (tensors, e.g. the
+          constants of `folded_conv_constants`); then no variables are created (module docstring).
     Returns:
       features [B, h, w, channels[-1]] (127 -> 6x6, 255 -> 22x22, 271 -> 24x24) and a dict of per-layer outputs.
     """
@@ -189,6 +249,15 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
         net = inputs
         for name, out, kernel, stride, pool, relu in zip(LAYERS, channels, _KERNELS, _STRIDES, _POOL_AFTER,
                                                          _RELU_AFTER):
+            if folded_convs is not None:
+                with tf.variable_scope(name):
+                    weights, biases = folded_convs[name]
+                    net = tf.nn.bias_add(tf.nn.conv2d(net, weights, [1, stride, stride, 1], 'VALID'), biases)
+                    net = tf.nn.relu(net) if relu else net
+                    if pool:
+                        net = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID', scope='pool')
+                end_points[name] = net
+                continue
             with tf.variable_scope(name):
                 frozen = {} if name not in frozen_layers else {'trainable': False, 'weights_regularizer': None}
                 net = slim.conv2d(net, out, [kernel, kernel], stride=stride, scope='conv', **frozen)

@@ -23,6 +23,12 @@ step outputs its tensors and every track step takes them as inputs (a frozen gra
 inputs are then float32 and the tensors carry the export names of inference/exported.py (`template/exemplar:0`,
 `track/fused_kernel:0`, `track_<X>/instance:0`, `track_<X>/scores:0`, ...).
 
+With `folded_from` (a checkpoint prefix; load_wrapper's fold_batch_norm=True, the tracker's default through
+TRACK_CONFIG['fold_batch_norm']) the embedding's BN is folded into its convolutions at build time from that
+checkpoint's values (embeddings/siamrpn_alexnet.fold_batch_norm_arrays), as constant convs: exact up to float
+rounding, with no BN ops and no per-run filter reorders. The embedding then has no variables; `restore` restores the
+head's.
+
 `WrapperBackend` is the tracker's network backend on this graph (inference/tracker.py); `load_wrapper` builds it
 and restores a checkpoint into a new session.
 """
@@ -31,11 +37,14 @@ import collections
 
 import tensorflow as tf
 
+from embeddings.siamrpn_alexnet import fold_batch_norm_arrays, folded_conv_constants, siamrpn_alexnet
 from inference.exported import op_name, template_tensor_names, track_tensor_names
 from inference.subwindow import batch_of_one
 from siamese_model import SiameseModel
 from utils import runtime
 from utils.checkpoints import check_variables
+
+slim = tf.contrib.slim
 
 MODEL_SCOPES = ('siamrpn_alexnet', 'rpn_head')
 KERNEL_MODES = ('variables', 'inputs')
@@ -44,7 +53,7 @@ KERNEL_MODES = ('variables', 'inputs')
 class InferenceWrapper(object):
     """Builds and runs the template and track steps of the tracker."""
 
-    def __init__(self, model_config, instance_sizes=(271,), kernels='variables'):
+    def __init__(self, model_config, instance_sizes=(271,), kernels='variables', folded_from=None):
         """
         Args:
           model_config: MODEL_CONFIG (as saved in a checkpoint directory).
@@ -52,6 +61,8 @@ class InferenceWrapper(object):
           kernels: 'variables' (the tracker: uint8 inputs, kernels stored in local variables by the template step)
             or 'inputs' (the exported graphs: float32 inputs, the template step outputs the kernels and the track
             steps take them as placeholders, all under the export tensor names).
+          folded_from: a checkpoint prefix: build the embedding with BN folded into constant convs from its values
+            ('variables' mode only; the exports fold BN themselves when frozen).
         """
         if not instance_sizes:
             raise ValueError('instance_sizes must name at least one search size')
@@ -60,7 +71,10 @@ class InferenceWrapper(object):
         self.model_config = model_config
         self.instance_sizes = tuple(sorted(set(int(s) for s in instance_sizes)))
         self.exemplar_size = model_config['z_image_size']
+        if folded_from is not None and kernels != 'variables':
+            raise ValueError("folding BN needs kernels='variables' (the tracker's graph), got kernels=%r" % (kernels,))
         self.kernel_mode = kernels
+        self.folded_from = folded_from
         self.models = {}
         self.fed_template = None
 
@@ -68,21 +82,25 @@ class InferenceWrapper(object):
         """Builds placeholders, the template step, one track step per search size and a Saver over the model
         variables (conv/BN/head weights and BN statistics, not the template) in the default graph."""
         self._build_placeholders()
-        for index, size in enumerate(self.instance_sizes):
-            model = SiameseModel(self.model_config, mode='inference', instance_size=size,
-                                 inputs={'exemplar': self.exemplar_input, 'instance': self.instance_inputs[size]})
-            model.build_inputs()
-            if index == 0:
-                model.build_exemplar_embeddings(reuse=False)
-                model.build_template(reuse=False)
-                if self.kernel_mode == 'variables':
-                    self._build_template_storage(model.template)
-                else:
-                    self._build_template_io(model.template)
-            model.set_template(self.template)
-            model.build_instance_embeddings(reuse=True)
-            model.build_detection(reuse=index > 0)
-            self.models[size] = model
+        folded = None
+        if self.folded_from is not None:
+            folded = folded_conv_constants(read_folded_convs(self.folded_from, self.model_config))
+        with slim.arg_scope([siamrpn_alexnet], folded_convs=folded):
+            for index, size in enumerate(self.instance_sizes):
+                model = SiameseModel(self.model_config, mode='inference', instance_size=size,
+                                     inputs={'exemplar': self.exemplar_input, 'instance': self.instance_inputs[size]})
+                model.build_inputs()
+                if index == 0:
+                    model.build_exemplar_embeddings(reuse=False)
+                    model.build_template(reuse=False)
+                    if self.kernel_mode == 'variables':
+                        self._build_template_storage(model.template)
+                    else:
+                        self._build_template_io(model.template)
+                model.set_template(self.template)
+                model.build_instance_embeddings(reuse=True)
+                model.build_detection(reuse=index > 0)
+                self.models[size] = model
         self.scores = {size: model.scores[0] for size, model in self.models.items()}
         self.boxes = {size: model.boxes[0] for size, model in self.models.items()}
         self.anchors = {size: model.anchors for size, model in self.models.items()}
@@ -173,13 +191,28 @@ class InferenceWrapper(object):
         return sess.run((self.scores[size], self.boxes[size]), feed)
 
 
-def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None):
+def read_folded_convs(checkpoint_path, model_config):
+    """{layer: (weights, biases)} of the embedding's convs with BN folded in, from a checkpoint prefix's values."""
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    names = [name for name in reader.get_variable_to_shape_map() if name.startswith('siamrpn_alexnet/')]
+    embed = model_config['embed_config']
+    try:
+        return fold_batch_norm_arrays({name: reader.get_tensor(name) for name in names}, embed['width_multiplier'],
+                                      embed['bn_epsilon'])
+    except ValueError as error:
+        raise ValueError('%s (checkpoint %s)' % (error, checkpoint_path))
+
+
+def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None,
+                 fold_batch_norm=False):
     """Builds an InferenceWrapper in a new graph and restores `checkpoint_path` into a new session ->
     (wrapper, session); the session is closed again if restoring fails. The session's threading is
-    utils.runtime.session_config's unless `session_config` sets it."""
+    utils.runtime.session_config's unless `session_config` sets it; fold_batch_norm folds the embedding's BN into
+    constant convs from the same checkpoint."""
     graph = tf.Graph()
     with graph.as_default():
-        wrapper = InferenceWrapper(model_config, instance_sizes, kernels=kernels).build_graph()
+        wrapper = InferenceWrapper(model_config, instance_sizes, kernels=kernels,
+                                   folded_from=checkpoint_path if fold_batch_norm else None).build_graph()
     session = tf.Session(graph=graph, config=runtime.session_config(base=session_config))
     try:
         with graph.as_default():
@@ -210,9 +243,12 @@ class WrapperBackend(object):
         self.num_anchors = wrapper.num_anchors
 
     @classmethod
-    def from_checkpoint(cls, model_config, checkpoint_path, instance_sizes, session_config=None):
-        """Builds the graph for `instance_sizes`, restores the checkpoint prefix and finalizes the graph."""
-        wrapper, session = load_wrapper(model_config, checkpoint_path, instance_sizes, session_config=session_config)
+    def from_checkpoint(cls, model_config, checkpoint_path, instance_sizes, session_config=None,
+                        fold_batch_norm=False):
+        """Builds the graph for `instance_sizes` (BN folded into the convs with fold_batch_norm), restores the
+        checkpoint prefix and finalizes the graph."""
+        wrapper, session = load_wrapper(model_config, checkpoint_path, instance_sizes, session_config=session_config,
+                                        fold_batch_norm=fold_batch_norm)
         session.graph.finalize()
         return cls(wrapper, session, owns_session=True)
 

@@ -144,3 +144,30 @@ def test_fused_search_head_equals_separate_head(random_checkpoint_dir):
         finite = np.isfinite(boxes).all(axis=1) & (np.abs(boxes) < 1e4).all(axis=1)  # untrained: some exp overflow
         assert finite.sum() > 0.5 * len(boxes)
         assert np.abs(fused_boxes[finite] - boxes[finite]).max() <= 1e-4 * np.abs(boxes[finite]).max()
+
+
+def test_folded_batch_norm_graph_equals_the_training_layers(random_checkpoint_dir):
+    """The tracker's graph with BN folded into constant convs at load time gives the conv + BN graph's template
+    tensors, scores and boxes to 1e-4 relative; its embedding has no variables; the export mode refuses folding."""
+    model_config, _, _ = read_configs(random_checkpoint_dir)
+    checkpoint = resolve_checkpoint(random_checkpoint_dir)
+    rng = np.random.RandomState(8)
+    exemplar = textured_background(rng, 127).astype(np.uint8)
+    search = textured_background(rng, 271).astype(np.uint8)
+    outputs = {}
+    for fold in (False, True):
+        wrapper, sess = load_wrapper(model_config, checkpoint, (271,), fold_batch_norm=fold)
+        with sess:
+            embedding_variables = [v for v in wrapper.model_variables if v.op.name.startswith('siamrpn_alexnet/')]
+            assert bool(embedding_variables) != fold
+            wrapper.set_template(sess, exemplar)
+            outputs[fold] = (sess.run(list(wrapper.template.values())),) + wrapper.detect(sess, search)
+    for got, want in zip(outputs[True][0], outputs[False][0]):
+        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+    (_, scores, boxes), (_, folded_scores, folded_boxes) = outputs[False], outputs[True]
+    assert np.abs(folded_scores - scores).max() <= 1e-4 * np.abs(scores).max()
+    finite = np.isfinite(boxes).all(axis=1) & (np.abs(boxes) < 1e4).all(axis=1)  # untrained: some exp overflow
+    assert finite.sum() > 0.5 * len(boxes)
+    assert np.abs(folded_boxes[finite] - boxes[finite]).max() <= 1e-4 * np.abs(boxes[finite]).max()
+    with pytest.raises(ValueError, match="folding BN needs kernels='variables'"):
+        InferenceWrapper(model_config, (271,), kernels='inputs', folded_from=checkpoint)
