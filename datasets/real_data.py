@@ -1,6 +1,6 @@
 """The combined build of real training data: several public datasets -> one train/validation imdb pair + one LMDB.
 
-`TRAIN_CONFIG['real_data_config']` names each dataset once (layout, unpacked folder, parser options, sampling
+`configuration.DATA_CONFIG` names each dataset once (layout, unpacked folder, parser options, sampling
 weight); `build_real_dataset` curates the selected ones into `<output_dir>/curated` (resumable: finished videos are
 skipped), splits every source by video into train and validation (so each source is represented in both), writes
 the imdbs, adds the crops to `<output_dir>/lmdb` (keys already there are skipped) and verifies it, and writes
@@ -115,7 +115,7 @@ def build_real_dataset(real_data_config, curation_config, names=None, processes=
     """Curates the selected datasets and builds one train/validation imdb pair and one LMDB (see the module doc).
 
     Args:
-      real_data_config: TRAIN_CONFIG['real_data_config'].
+      real_data_config: configuration.DATA_CONFIG (or a copy with other settings).
       curation_config: TRAIN_CONFIG['curation_config'].
       names: datasets to build (keys of real_data_config['sources']; default: real_data_config['datasets']).
       processes: worker processes (None: all CPUs).

@@ -25,10 +25,8 @@ the result. The test split is never curated: it is only for tracking benchmarks.
 """
 
 import copy
-import inspect
 import json
 import os
-import re
 import shutil
 import time
 
@@ -611,22 +609,14 @@ def use_synthetic_data(train_config, paths):
 # ----------------------------------------------------------------------------------------------------------------
 # Command-line overrides of the generator config (scripts/generate_synthetic_dataset.py, build_synthetic_dataset.py).
 
-def _config_comments():
-    """{key: comment} of the generator_config block of configuration.py (its one-line key comments)."""
-    source = inspect.getsource(configuration)
-    block = source[source.index("'generator_config': {"):]
-    block = block[:block.index('},')]
-    return dict(re.findall(r"'(\w+)': .*?#\s*(.+)", block))
-
-
 def add_generator_arguments(parser, generator_config):
     """Adds one `--<key>` option per generator_config key (ranges take two values) to an argparse parser."""
     group = parser.add_argument_group('generator settings (synthetic_data_config.generator_config in '
                                       'configuration.py)')
-    comments = _config_comments()
+    helps = configuration.TRAIN_CONFIG_HELP['synthetic_data_config']['generator_config']
     for key, default in sorted(generator_config.items()):
         flag = '--' + key.replace('_', '-')
-        text = comments.get(key, key).replace('%', '%%')
+        text = helps.get(key, key).replace('%', '%%')
         if key == 'target_color':
             group.add_argument(flag, type=int, nargs=3, metavar=('B', 'G', 'R'), default=None, help=text)
         elif isinstance(default, (list, tuple)):

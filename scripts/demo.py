@@ -151,7 +151,7 @@ def root_videos(root):
 
 
 def real_data_config(train_roots, hold_out, output_dir, synthetic_root=None, synthetic_ratio=0.0):
-    """The real_data_config (datasets/real_data.py) of a real-video demo run.
+    """The real-data config (configuration.DATA_CONFIG's layout; datasets/real_data.py) of a real-video demo run.
 
     Every --train-root is an OTB-layout source weighted by its number of training videos, so pairs are uniform over
     the real videos; with synthetic_ratio r > 0 the synthetic train split (synthetic_root) is one more source whose

@@ -6,7 +6,7 @@ imdb pair and one LMDB (the combined build), with per-dataset sampling weights f
       --root got10k=/data/GOT-10k [--output-dir data/real] [--processes N] [--max-videos N]
       [--option got10k.min_cover=2] [--option youtube_bb.frames_dir=/data/ytbb-frames] [--weight lasot=0.5]
 
-Datasets are the entries of TRAIN_CONFIG['real_data_config']['sources'] (see --list): det2014 (ImageNet DET 2014),
+Datasets are the entries of configuration.DATA_CONFIG['sources'] (see --list): det2014 (ImageNet DET 2014),
 vid2015 (ImageNet VID 2015), got10k, lasot and youtube_bb; without --datasets the configured default set is built
 (the earlier TF port's DET2014 + VID2015 + LaSOT + GOT-10k). Each parser documents the layout it expects
 (datasets/sources/*.py) and README.md "Preparing real training data" gives a command per dataset.
@@ -49,7 +49,7 @@ def _value(text):
 
 
 def config_from_args(args, parser, base):
-    """A copy of real_data_config `base` with the command-line settings applied."""
+    """A copy of the real-data config `base` (configuration.DATA_CONFIG) with the command-line settings applied."""
     config = copy.deepcopy(base)
     if args.output_dir:
         config['output_dir'] = args.output_dir
@@ -72,8 +72,7 @@ def config_from_args(args, parser, base):
 
 
 def main(argv=None):
-    train_config = configuration.TRAIN_CONFIG
-    base, curation = train_config['real_data_config'], train_config['curation_config']
+    base, curation = configuration.DATA_CONFIG, configuration.TRAIN_CONFIG['curation_config']
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--datasets', nargs='+', metavar='NAME',
                         help='datasets to build (default: %s)' % ' '.join(base['datasets']))

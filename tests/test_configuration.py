@@ -51,15 +51,30 @@ def test_presets_return_copies_and_reject_unknown_names():
         configuration.model_config_for('alexnet')
 
 
-def test_every_config_key_has_a_comment():
-    """Each key line inside the config dicts carries a one-line comment."""
-    source = open(configuration.__file__).read()
-    body = source[source.index('MODEL_CONFIG = {'):source.index('def track_config_for')]
-    lines = body.splitlines()
-    for index, line in enumerate(lines):
-        if re.match(r"\s+'\w+': ", line) and not line.rstrip().endswith('{'):
-            line = line if '#' in line else lines[index - 1] + line  # a comment may sit on the line above
-            assert '#' in line, 'config key without a comment: %s' % line.strip()
+def test_every_config_key_has_a_help_string():
+    """Each config's help dict has the config's keys, nested alike, and a non-empty help string for every key."""
+    def check(config, helps, path):
+        assert set(helps) == set(config), path
+        for key, text in helps.items():
+            if isinstance(text, dict):
+                assert isinstance(config[key], dict), '%s.%s' % (path, key)
+                check(config[key], text, '%s.%s' % (path, key))
+            else:
+                assert isinstance(text, str) and text.strip(), 'config key without a help string: %s.%s' % (path, key)
+    for name in ('MODEL_CONFIG', 'TRAIN_CONFIG', 'TRACK_CONFIG', 'DATA_CONFIG'):
+        check(getattr(configuration, name), getattr(configuration, name + '_HELP'), name)
+    assert 'real_data_config' not in configuration.TRAIN_CONFIG  # the real-data build has its own DATA_CONFIG
+
+
+def test_config_table_splits_defaults_from_help_and_names_a_malformed_entry():
+    table = {'a': (1, 'one'), 'b': {'c': ({}, 'an empty dict default'), 'd': ([2], 'a list')}}
+    defaults, helps = configuration.config_table(table)
+    assert defaults == {'a': 1, 'b': {'c': {}, 'd': [2]}}
+    assert helps == {'a': 'one', 'b': {'c': 'an empty dict default', 'd': 'a list'}}
+    assert defaults['b']['d'] is not table['b']['d'][0]  # a copy
+    for bad in (3, (3,), (3, ''), (3, 'help', 'more')):
+        with pytest.raises(TypeError, match=r'entry b\.c must be a \(default, help string\) pair'):
+            configuration.config_table({'b': {'c': bad}})
 
 
 def test_apply_updates_merges_nested_dicts_copies_values_and_names_an_unknown_key():

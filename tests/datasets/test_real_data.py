@@ -34,7 +34,7 @@ def raw(tmp_path_factory):
 
 
 def real_config(raw, output_dir, **changes):
-    config = copy.deepcopy(configuration.TRAIN_CONFIG['real_data_config'])
+    config = copy.deepcopy(configuration.DATA_CONFIG)
     config['output_dir'] = str(output_dir)
     for name in ('det2014', 'vid2015'):
         config['sources'][name]['root'] = str(raw / 'ILSVRC2015')
