@@ -6,15 +6,17 @@ Weights are random (calibrated; sizes and speed do not depend on their values) a
 with the arch's tracker preset (big is adaptive, so it also gets a 287 track graph).
 Sizes: bytes of every file of the export (each .pb, the SavedModel folder, the manifest) and the export's seconds.
 Parity: the largest difference (pixels) between the boxes of the exported and the Python tracker over the synthetic
-sequence (tests/fixtures/synthetic_sequence.py; tiled 3x3 for big so its small target is searched at 287), with the
+sequence (datasets/synthetic_sequence.py; tiled 3x3 for big so its small target is searched at 287), with the
 loader's default session config and with TF's remapper on.
 Speed, at one search size, per tracker:
   python    SiamRPNTracker.from_checkpoint: the model code, kernels in variables
   exported  SiamRPNTracker.from_exported: the frozen graphs, kernels fed (the loader's default: remapper off)
-  remapper  the same with TF's remapper on (it folds BN into the frozen conv weights)
+  remapper  the same with TF's remapper on (BN is already folded at export: TRACK_CONFIG['fold_batch_norm'])
 and per step: template (the template step), network (the track step on a ready crop), update (tracker.update on a
-1280x720 frame: crop + network + post-processing). Median and minimum ms over the runs; the steps and trackers take
-turns within a round, so load from other processes spreads over them. Say the machine was contended when quoting.
+1280x720 frame: crop + network + post-processing). Median and minimum ms over the runs, timed with
+benchmarks/harness.py's rules (interleaved, rotating order, each timed call after an untimed one of the same case),
+so load from other processes spreads over them. The header names the CPU's vector units, the TF build and the load
+average: say the machine was contended when quoting.
 """
 
 import argparse
@@ -33,13 +35,12 @@ from tensorflow.core.protobuf import rewriter_config_pb2  # noqa: E402
 tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
 import configuration  # noqa: E402
-from benchmarks.bench_tracker import FRAME_BOX, frame_1280x720  # noqa: E402
+from benchmarks import harness  # noqa: E402
+from datasets import synthetic_sequence  # noqa: E402
 from inference.checkpoint_io import save_random_checkpoint_dir  # noqa: E402
 from inference.exported import MANIFEST, SAVED_MODEL_DIR  # noqa: E402
 from inference.graph_export import directory_bytes, export_inference_graph  # noqa: E402
-from inference.subwindow import get_subwindow, round_half_away  # noqa: E402
 from inference.tracker import SiamRPNTracker  # noqa: E402
-from tests.fixtures import synthetic_sequence  # noqa: E402
 
 STEPS = ('template', 'network', 'update')
 
@@ -89,29 +90,11 @@ def parity(checkpoint_dir, export_dir, arch):
     return {name: float(np.abs(boxes[name] - boxes['python']).max()) for name in ('exported', 'remapper')}, size
 
 
-def time_ms(functions, runs, warmup=3):
-    """{name: (median, min) ms} of each function over `runs` rounds after `warmup` untimed calls; the functions take
-    turns within a round, so load from other processes spreads evenly over them."""
-    for function in functions.values():
-        for _ in range(warmup):
-            function()
-    times = {name: [] for name in functions}
-    for _ in range(runs):
-        for name, function in functions.items():
-            start = time.time()
-            function()
-            times[name].append(time.time() - start)
-    return {name: (1e3 * float(np.median(t)), 1e3 * float(np.min(t))) for name, t in times.items()}
-
-
 def step_functions(tracker, frame, box, size):
     """{step: function} timing the template step, the track step alone and tracker.update at search size `size`."""
     tracker.init(frame, box)
     state = dict(tracker.state)
-    s_z = np.sqrt(np.prod(state['size'] + 0.5 * np.sum(state['size'])))
-    s_x = round_half_away(s_z + 2 * ((size - 127) / 2.) / (127. / s_z))
-    crop = get_subwindow(frame, state['pos'], size, s_x, state['colour'])
-    exemplar = get_subwindow(frame, state['pos'], 127, round_half_away(s_z), state['colour'])
+    exemplar, crop, _, _ = harness.tracker_crops(frame, state, size)
     backend = tracker.backend
 
     def update():
@@ -128,7 +111,7 @@ def bench_speed(checkpoint_dir, export_dir, arch, size, runs, threads):
     config['instance_size'], config['adaptive'] = size, False
     base = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1)
     remapper = remapper_config(base)
-    frame, box = frame_1280x720(), np.array(FRAME_BOX)
+    frame, box = harness.frame_1280x720(), np.array(harness.FRAME_BOX)
     trackers = collections.OrderedDict([
         ('python', SiamRPNTracker.from_checkpoint(checkpoint_dir, track_config=config, session_config=base)),
         ('exported', SiamRPNTracker.from_exported(export_dir, track_config=config, session_config=base)),
@@ -137,8 +120,8 @@ def bench_speed(checkpoint_dir, export_dir, arch, size, runs, threads):
         functions = collections.OrderedDict()
         for name, tracker in trackers.items():
             for step, function in step_functions(tracker, frame, box, size).items():
-                functions[(name, step)] = function
-        times = time_ms(functions, runs)
+                functions[(name, step)] = harness.timed(function)
+        times = {key: harness.summary(values) for key, values in harness.run_rounds(functions, runs, 3).items()}
     finally:
         for tracker in trackers.values():
             tracker.close()
@@ -181,6 +164,7 @@ def main():
         result = bench_speed(checkpoint_dir, export_dir, args.speed_arch, args.size, args.runs, args.threads)
         print('\ntracker speed, arch %s, search %d, %d threads, %d runs' % (args.speed_arch, args.size, args.threads,
                                                                            args.runs))
+        print('\n'.join(harness.machine_lines()))
         print('%-9s %-9s %10s %8s %12s' % ('tracker', 'step', 'median ms', 'min ms', 'median FPS'))
         for name, steps in result.items():
             for step in STEPS:

@@ -6,10 +6,12 @@
 
 Weights are random (calibrated so outputs look like a trained model's; speed does not depend on their values) at the
 arch's full width, in a temporary checkpoint directory. Every column runs in its own worker process (so each TF build
-or threading environment is a clean process) and the parent interleaves them: each round times every case of every
-worker once, cases of the same kind back to back, so load from other processes spreads evenly over the columns.
-Tables give the median (and minimum) over --runs rounds after --warmup untimed ones, and the load average before
-and after: on a shared machine the numbers are contended, say so when quoting them.
+or threading environment is a clean process) and the parent interleaves them with benchmarks/harness.py's rules:
+each round times every case of every worker once, the same step of every column back to back, the order rotating by
+one case per round, and every timed call follows one untimed call of the same case (cases warmed alike), so load
+from other processes spreads evenly over the columns. Tables give the median (and minimum) over --runs rounds after
+--warmup untimed ones; the header names the CPU's vector units, the TF build and the load average before and after:
+on a shared machine the numbers are contended, say so when quoting them.
 
 Columns (workers):
   TF <build>         this Python's TensorFlow (the project's environment), with utils/runtime.py's threading
@@ -21,15 +23,20 @@ Columns (workers):
                      (numpy + torch, or numpy + onnxruntime + onnx); skipped with a message when not given or absent
 Cases per TF column and search size X (head = 'fused', the default one 6x6 conv, or 'separate'):
   template/<head>    the template step (exemplar crop -> stored template tensors), once per video
-  network/<head>/X   the track step alone: one session.run on a ready uint8 search crop -> scores and boxes
+  network/<head>/X   the track step alone, as the tracker runs it (BN folded into constant convs,
+                     TRACK_CONFIG['fold_batch_norm']): one session.run on a ready uint8 search crop -> scores, boxes
+  network/<head>/X/unfolded   the same with the training graph's conv + BN layers (the BN-folding lever)
   fed/X              the default head with its template tensors fed each frame instead of read from variables
   crop/X             DaSiamRPN's crop + resize of the search region from a 1280x720 frame
   post/X             penalties, window, best anchor and state update (numpy)
-  update/<head>/X    tracker.update(frame): crop + network + post, i.e. end-to-end without image decoding
+  update/<head>/X    tracker.update(frame): crop + network + post, i.e. end-to-end without image decoding; it
+                     contains network/<head>/X, so the harness checks network <= update and says when not
   matmul             a 2048x2048 float32 tf.matmul (the build's large-matmul peak), and numpy's (`numpy_matmul`)
 GFLOP/s counts the convolutions and the correlation of the step (siamese_model.search_branch_flops: 11.2 GFLOP at
 271 separate, 10.2 fused); "of peak" divides by the same column's tf.matmul rate measured in the same run;
 "eff." is the separate network's FLOPs over the time, i.e. the rate a user would see against the paper's network.
+The last table gives, per search size, our track step (default build, default head, folded) against each peer's
+best variant on the same weights: speed-up = peer ms / ours ms (> 1: ours is faster).
 """
 
 import argparse
@@ -37,9 +44,7 @@ import collections
 import copy
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -47,17 +52,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
 
+from benchmarks import harness  # noqa: E402
 from benchmarks.peer_networks import HEADS, protocol_stream, serve  # noqa: E402
 
 MATMUL_SIDE = 2048
-FRAME_BOX = (600., 330., 80., 60.)  # x, y, w, h of the target in the 1280x720 benchmark frame
-
-
-def frame_1280x720(seed=0):
-    """A textured 1280x720 frame (image content does not change the timings)."""
-    rng = np.random.RandomState(seed)
-    small = rng.randint(0, 256, (90, 160, 3)).astype(np.uint8)
-    return np.ascontiguousarray(np.repeat(np.repeat(small, 8, axis=0), 8, axis=1))
+FOLDS = (('', True), ('/unfolded', False))  # case suffix, fold_batch_norm
 
 
 # ---- TF worker -------------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
     import configuration
     from embeddings import siamrpn_alexnet
     from inference.inference_wrapper import WrapperBackend
-    from inference.subwindow import get_subwindow, round_half_away
+    from inference.subwindow import get_subwindow
     from inference.tracker import SiamRPNTracker, select_target
     from utils import runtime
     from utils.checkpoints import read_configs, resolve_checkpoint
@@ -77,28 +76,29 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
     session_config = runtime.session_config(threads)
     model_config, _, _ = read_configs(checkpoint_dir)
     path = resolve_checkpoint(checkpoint_dir)
-    frame = frame_1280x720()
-    box = np.array(FRAME_BOX)
+    frame = harness.frame_1280x720()
+    box = np.array(harness.FRAME_BOX)
     cases, backends, trackers = collections.OrderedDict(), {}, {}
     for head in HEADS:
         config = copy.deepcopy(model_config)
         config['rpn_config']['fused_search_head'] = head == 'fused'
-        backends[head] = WrapperBackend.from_checkpoint(config, path, sizes, session_config)
+        for suffix, fold in FOLDS:
+            backends[head, suffix] = WrapperBackend.from_checkpoint(config, path, sizes, session_config,
+                                                                    fold_batch_norm=fold)
         for size in sizes:
             track_config = configuration.track_config_for('otb')
             track_config.update(instance_size=size, adaptive=False)
-            trackers[head, size] = SiamRPNTracker(backends[head], track_config)
+            trackers[head, size] = SiamRPNTracker(backends[head, ''], track_config)
             trackers[head, size].init(frame, box)
     state = trackers[HEADS[0], sizes[0]].state
-    s_z = np.sqrt(np.prod(state['size'] + 0.5 * np.sum(state['size'])))
-    scale_z = 127. / s_z
-    exemplar = get_subwindow(frame, state['pos'], 127, round_half_away(s_z), state['colour'])
     default_head = 'fused' if model_config['rpn_config']['fused_search_head'] else 'separate'
+    exemplar = harness.tracker_crops(frame, state, sizes[0])[0]
+    for backend in backends.values():  # every backend holds the same video's template
+        backend.set_template(exemplar)
     for head in HEADS:
-        cases['template/%s' % head] = lambda b=backends[head]: b.set_template(exemplar)
+        cases['template/%s' % head] = lambda b=backends[head, '']: b.set_template(exemplar)
     for size in sizes:
-        s_x = round_half_away(s_z + 2 * ((size - 127) / 2.) / scale_z)
-        crop = get_subwindow(frame, state['pos'], size, s_x, state['colour'])
+        _, crop, s_x, scale_z = harness.tracker_crops(frame, state, size)
         pos, target = state['pos'].copy(), state['size'].copy()
         tracker = trackers[default_head, size]
         scores, boxes = tracker.backend.detect(crop)
@@ -111,14 +111,15 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
         cases['post/%d' % size] = lambda s=scores, b=boxes, t=tracker, x=size: select_target(
             s, b, t.windows[x], pos, target, scale_z, t.config)
         for head in HEADS:
-            cases['network/%s/%d' % (head, size)] = lambda b=backends[head], c=crop: b.detect(c)
+            for suffix, _ in FOLDS:
+                cases['network/%s/%d%s' % (head, size, suffix)] = lambda b=backends[head, suffix], c=crop: b.detect(c)
 
             def update(t=trackers[head, size]):
                 t.state['pos'], t.state['size'] = pos.copy(), target.copy()
                 t.update(frame)
             cases['update/%s/%d' % (head, size)] = update
         if dump is not None:
-            backend = backends['separate']
+            backend = backends['separate', '/unfolded']
             model = backend.wrapper.models[size]
             cls, reg = backend.session.run([model.cls_logits, model.reg_deltas],
                                            {backend.wrapper.instance_inputs[size]: crop[None]})
@@ -137,12 +138,11 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
 
     if dump is not None:
         for head in HEADS:
-            backend = backends[head]
-            backend.set_template(exemplar)
+            backend = backends[head, '/unfolded']
             values = backend.session.run(dict(backend.wrapper.template))
             dump.update({'template/' + name: value for name, value in values.items()})
-        sess = backends['separate'].session
-        variables = backends['separate'].wrapper.model_variables
+        sess = backends['separate', '/unfolded'].session
+        variables = backends['separate', '/unfolded'].wrapper.model_variables
         dump.update(zip([v.op.name for v in variables], sess.run(variables)))
         embed = model_config['embed_config']
         dump['meta'] = json.dumps({
@@ -152,7 +152,8 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
             'exemplar_size': model_config['z_image_size'], 'stride': embed['stride']})
     build = runtime.tensorflow_build()
     info = {'backend': '%s %s' % (build['name'], build['version']), 'build': build,
-            'threading': runtime.describe(session_config), 'default_head': default_head}
+            'threading': runtime.describe(session_config), 'default_head': default_head,
+            'tensorflow': runtime.describe(session_config)}
     return cases, info
 
 
@@ -168,46 +169,6 @@ def tf_worker(args):
 
 
 # ---- parent ----------------------------------------------------------------------------------------------------
-
-class Worker(object):
-    """A timing worker process and its protocol (benchmarks/peer_networks.py)."""
-
-    def __init__(self, label, command, log_path, env=None):
-        self.label, self.log_path = label, log_path
-        self.log = open(log_path, 'w')
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                        env=env, universal_newlines=True, bufsize=1)
-        hello = self._read()
-        self.cases, self.info = hello['cases'], hello['info']
-
-    def _read(self):
-        line = self.process.stdout.readline()
-        if not line:
-            self.log.flush()
-            with open(self.log_path) as handle:
-                tail = handle.read()[-3000:]
-            raise RuntimeError('worker %s stopped (exit code %s); its log ends with:\n%s'
-                               % (self.label, self.process.poll(), tail))
-        return json.loads(line)
-
-    def time(self, case):
-        """ms of one call of `case` in the worker."""
-        self.process.stdin.write(json.dumps({'case': case}) + '\n')
-        reply = self._read()
-        if 'error' in reply:
-            raise RuntimeError('worker %s, case %s: %s' % (self.label, case, reply['error']))
-        return reply['ms']
-
-    def close(self):
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.write(json.dumps({'case': 'exit'}) + '\n')
-                self.process.stdin.flush()
-                self.process.wait(timeout=60)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-        self.log.close()
-
 
 THREAD_ENVIRONMENTS = {  # OpenMP variables of a TF column beyond utils/runtime.py's (which fills in the unset ones)
     '': {},  # the project's: OMP_NUM_THREADS = threads, KMP_BLOCKTIME=1, no binding
@@ -235,7 +196,7 @@ def start_workers(args, workdir, checkpoint_dir):
 
     def start(command, suffix):
         print('starting %s%s ...' % (command[0], suffix), file=sys.stderr)
-        worker = Worker(command[0] + suffix, command, os.path.join(workdir, 'worker%d.log' % len(workers)),
+        worker = harness.Worker(command[0] + suffix, command, os.path.join(workdir, 'worker%d.log' % len(workers)),
                         worker_environment(suffix))
         build = worker.info['build']
         worker.label = '%s %s%s' % ('intel-tf' if build['name'] == 'intel-tensorflow' else 'stock-tf',
@@ -258,8 +219,8 @@ def start_workers(args, workdir, checkpoint_dir):
             continue
         print('starting %s ...' % backend, file=sys.stderr)
         try:
-            worker = Worker(backend, [python, peer_script, '--backend', backend, '--arrays', arrays, '--threads',
-                                      str(args.threads)], os.path.join(workdir, '%s.log' % backend))
+            worker = harness.Worker(backend, [python, peer_script, '--backend', backend, '--arrays', arrays,
+                                              '--threads', str(args.threads)], os.path.join(workdir, '%s.log' % backend))
         except RuntimeError as error:
             print('%s: skipped, the worker failed: %s' % (backend, error), file=sys.stderr)
             continue
@@ -268,34 +229,16 @@ def start_workers(args, workdir, checkpoint_dir):
     return workers
 
 
+def case_order(workers):
+    """[(worker, case)] grouped so that the same step of every column runs back to back: by the case's step, head
+    and size, then by worker."""
+    return sorted(((w, c) for w in workers for c in w.cases), key=lambda t: (t[1].split('/')[:3], workers.index(t[0])))
+
+
 def run_rounds(workers, runs, warmup):
-    """{(worker label, case): [ms]} over `runs` rounds after `warmup`; within a round the same case of every
-    worker runs back to back."""
-    from tqdm import tqdm
-    tasks = sorted(((w, c) for w in workers for c in w.cases), key=lambda t: (t[1].split('/')[:3], workers.index(t[0])))
-    for _ in tqdm(range(warmup), desc='warm-up', file=sys.stderr):
-        for worker, case in tasks:
-            worker.time(case)
-    times = collections.defaultdict(list)
-    for _ in tqdm(range(runs), desc='rounds', file=sys.stderr):
-        for worker, case in tasks:
-            times[worker.label, case].append(worker.time(case))
-    return times
-
-
-def load_average():
-    return '%.2f %.2f %.2f' % os.getloadavg()
-
-
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except IOError:
-        pass
-    return platform.processor() or 'unknown CPU'
+    """{(worker label, case): [ms]} over `runs` rounds after `warmup` (benchmarks/harness.py's run_rounds)."""
+    cases = collections.OrderedDict(((w.label, c), w.timer(c)) for w, c in case_order(workers))
+    return harness.run_rounds(cases, runs, warmup, progress=harness.stderr_progress('rounds'))
 
 
 def report(args, workers, times, flops, load_before, load_after):
@@ -314,9 +257,10 @@ def report(args, workers, times, flops, load_before, load_after):
                 rates[name] = 2. * MATMUL_SIDE ** 3 / median(worker.label, case) / 1e6
     best = max(rates, key=rates.get)
     peak = rates[best]
-    print('\n# SiamRPN tracker speed: arch %s (random weights), %s, %d runs after %d warm-up, %d threads'
-          % (args.arch, cpu_name(), args.runs, args.warmup, args.threads))
-    print('# load average before %s, after %s (other processes share the cores: timings are contended)'
+    print('\n# SiamRPN tracker speed: arch %s (random weights), %d runs after %d warm-up, %d threads'
+          % (args.arch, args.runs, args.warmup, args.threads))
+    print('\n'.join(harness.machine_lines()[:1]))
+    print('# load average before %s, after %s (other processes share the cores when above 0: timings contended)'
           % (load_before, load_after))
     for worker in workers:
         extra = worker.info.get('threading') or 'max relative error vs TF %.1e' % worker.info['max_relative_error']
@@ -352,9 +296,7 @@ def report(args, workers, times, flops, load_before, load_after):
     print('| column | head | ' + ' | '.join('%d ms | ratio' % s for s in args.sizes) + ' |')
     print('| --- | --- | ' + ' | '.join('--- | ---' for _ in args.sizes) + ' |')
     for worker in workers:
-        variants = sorted({c.split('/', 3)[3] if c.count('/') == 3 else '' for c in worker.cases
-                           if c.startswith('network/')})
-        for variant in variants:
+        for variant in network_variants(worker.cases):
             for head in HEADS:
                 cells = []
                 for size in args.sizes:
@@ -362,7 +304,42 @@ def report(args, workers, times, flops, load_before, load_after):
                     value = median(worker.label, case)
                     cells.append('%.2f | %.2f' % (value, value / reference[size]))
                 name = worker.label + (' ' + variant.replace('torch_', '') if variant.startswith('torch_') else '')
+                name += ' (BN not folded)' if variant == 'unfolded' else ''
                 print('| %s | %s | %s |' % (name, head, ' | '.join(cells)))
+
+    print('\n## harness check: network <= update (update contains the network step)')
+    for worker in tf_workers:
+        for size in args.sizes:
+            for head in HEADS:
+                network = median(worker.label, 'network/%s/%d' % (head, size))
+                update = median(worker.label, 'update/%s/%d' % (head, size))
+                print('#   %s %s %d: network %.2f ms, update %.2f ms: %s' % (
+                    worker.label, head, size, network, update,
+                    'ok' if network <= update else 'NOT OK (contended run? repeat with more --runs)'))
+
+    peers = [w for w in workers if 'build' not in w.info]
+    if peers:
+        ours = tf_workers[0]
+        print('\n## ours (%s, %s head, BN folded) against the peers on the same weights: speed-up = peer ms / ours '
+              'ms, each peer at its fastest variant and head (> 1: ours is faster)' % (ours.label,
+                                                                                       ours.info['default_head']))
+        header = ['search', 'ours ms']
+        for worker in peers:
+            header += ['%s ms' % worker.label, 'speed-up']
+        rows = []
+        for size in args.sizes:
+            row = [size, '%.2f' % reference[size]]
+            for worker in peers:
+                fastest = min(median(worker.label, c) for c in worker.cases
+                              if c.startswith('network/') and c.split('/')[2] == str(size))
+                row += ['%.2f' % fastest, '%.2f' % (fastest / reference[size])]
+            rows.append(row)
+        print(harness.markdown_table(header, rows))
+
+
+def network_variants(cases):
+    """The variant suffixes of a worker's network cases ('' for none), e.g. ['', 'unfolded']."""
+    return sorted({c.split('/', 3)[3] if c.count('/') == 3 else '' for c in cases if c.startswith('network/')})
 
 
 def main(argv=None):
@@ -404,9 +381,9 @@ def main(argv=None):
         checkpoint_dir = os.path.join(workdir, 'random-%s' % args.arch)
         save_random_checkpoint_dir(checkpoint_dir, model_config)
         workers = start_workers(args, workdir, checkpoint_dir)
-        load_before = load_average()
+        load_before = harness.load_average()
         times = run_rounds(workers, args.runs, args.warmup)
-        report(args, workers, times, flops, load_before, load_average())
+        report(args, workers, times, flops, load_before, harness.load_average())
     finally:
         for worker in workers:
             worker.close()

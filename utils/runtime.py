@@ -96,6 +96,17 @@ def session_config(threads=None, base=None, environment=True):
     return config
 
 
+def round_order(names, round_index):
+    """The order of timed cases `names` in round `round_index` of an interleaved measurement (the benchmarks'
+    harness and the tracker's first-use choice): the list rotated left by round_index (mod its length), so over
+    len(names) rounds every case runs once at every position and load from other processes spreads evenly."""
+    names = list(names)
+    if not names:
+        return []
+    shift = round_index % len(names)
+    return names[shift:] + names[:shift]
+
+
 def onednn_enabled():
     """True when the running TensorFlow is a oneDNN (MKL) build such as intel-tensorflow."""
     from tensorflow.python import pywrap_tensorflow

@@ -14,10 +14,10 @@ import configuration
 from inference.checkpoint_io import save_checkpoint_dir
 from inference.dasiamrpn_weights import (anchor_channel_order, check_state_dict, convert_state_dict, expected_shapes,
                                          infer_architecture, maps_to_dasiamrpn, template_channel_order)
+from datasets import synthetic_sequence
 from inference.inference_wrapper import InferenceWrapper
 from inference.tracker import SiamRPNTracker
 from tests.conftest import DASIAMRPN_REFERENCE_DIR, tiny_model_config
-from tests.fixtures import synthetic_sequence
 from tests.helpers import cpu_session
 from utils.checkpoints import resolve_checkpoint
 from utils.torch_state_dict import load_state_dict

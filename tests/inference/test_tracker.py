@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import configuration
+from datasets import synthetic_sequence
 from datasets.benchmark_sequences import load_otb_folder
 from inference.tracker import SiamRPNTracker, displacement_window, select_target
-from tests.fixtures import synthetic_sequence
 from utils.anchors import generate_anchors
 
 

@@ -4,10 +4,10 @@ import os
 
 import pytest
 
+from datasets import synthetic_sequence
 from inference.exported import read_manifest
 from inference.tracker import SiamRPNTracker
 from scripts.export_inference_graph import main
-from tests.fixtures import synthetic_sequence
 
 
 def test_exports_a_loadable_directory(tmp_path, capsys, random_checkpoint_dir):

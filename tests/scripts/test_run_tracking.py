@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from datasets import synthetic_sequence
 from scripts.run_tracking import main
-from tests.fixtures import synthetic_sequence
 from utils.box_io import read_otb_boxes
 
 
