@@ -207,10 +207,10 @@ def build_variant(name, model_config, train_config, fixed):
 
 
 class BuildWorker(object):
-    """The `constant` variant under another Python's TF build, in a worker process (bench_tracker.Worker)."""
+    """The `constant` variant under another Python's TF build, in a worker process (benchmarks/harness.Worker)."""
 
     def __init__(self, python, args, batch_size, fixed_path, log_path):
-        from benchmarks.bench_tracker import Worker
+        from benchmarks.harness import Worker
         command = [python, os.path.abspath(__file__), '--worker', '--batches', str(batch_size), '--width',
                    str(args.width), '--root', args.root, '--fixed-batch', fixed_path]
         self.worker = Worker(python, command, log_path)

@@ -11,13 +11,13 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
+from datasets import synthetic_sequence
 from inference.exported import (FUSED_TEMPLATE, MANIFEST, ExportedBackend, parity_session_config,
                                 read_manifest)
 from inference.inference_wrapper import WrapperBackend
 from inference.subwindow import get_subwindow, pad_colour
 from inference.tracker import SiamRPNTracker
 from tests.conftest import PROJECT_ROOT
-from tests.fixtures import synthetic_sequence
 from utils.checkpoints import read_configs, resolve_checkpoint
 
 # Modules of the Python model code that the exported tracker must not load (nor TF's contrib, which slim needs:
@@ -123,7 +123,7 @@ def test_exported_tracker_does_not_import_the_model_code(random_export_dirs):
     code = '\n'.join([
         'import sys',
         'from inference.tracker import SiamRPNTracker',
-        'from tests.fixtures import synthetic_sequence',
+        'from datasets import synthetic_sequence',
         'with SiamRPNTracker.from_exported(sys.argv[1]) as tracker:',
         '    tracker.init(synthetic_sequence.frame(0), synthetic_sequence.FIRST_BOX)',
         '    box = tracker.update(synthetic_sequence.frame(1))',

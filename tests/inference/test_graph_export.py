@@ -8,13 +8,13 @@ import pytest
 import tensorflow as tf
 
 import configuration
+from datasets import synthetic_sequence
 from inference.checkpoint_io import save_random_checkpoint_dir
 from inference.exported import (SAVED_MODEL_DIR, SEPARATE_TEMPLATE, ExportedBackend, load_graph_def, read_manifest,
                                 sha256_file, template_tensor_names, track_tensor_names)
 from inference.graph_export import export_inference_graph
 from inference.inference_wrapper import WrapperBackend
 from tests.conftest import tiny_model_config
-from tests.fixtures import synthetic_sequence
 from tests.helpers import cpu_session
 from utils.anchors import generate_anchors
 from utils.checkpoints import read_configs, resolve_checkpoint
