@@ -299,6 +299,10 @@ TRACK_CONFIG, TRACK_CONFIG_HELP = config_table({
     'window_influence': (0.40, 'weight of the cosine window in the final score'),
     'lr': (0.30, 'size update rate (multiplied by penalty * score)'),
     'min_size': (10, 'minimum target width/height in pixels after an update'),
+    'fold_batch_norm': (True, 'fold BN into the embedding convs at load time (exact to float rounding, faster)'),
+    'search_head': ('model', "'model' (rpn_config's, as exported), 'fused', 'separate' or 'auto': the faster on this "
+                             "machine, measured once and cached (inference/speed_choice.py)"),
+    'speed_cache': ('', "JSON file of the 'auto' choices ('': $XDG_CACHE_HOME or ~/.cache, siamrpn-tf/)"),
 })
 
 # Real training datasets in their original layouts (datasets/sources/, datasets/real_data.py,

@@ -74,7 +74,8 @@ def export_inference_graph(checkpoint_dir, output_dir, checkpoint_path=None, ins
         except ValueError as error:
             raise ValueError('cannot export search size %d: %s' % (size, error))
     _check_output_dir(output_dir, overwrite)
-    wrapper, session = load_wrapper(model_config, path, sizes, kernels='inputs', session_config=session_config)
+    wrapper, session = load_wrapper(model_config, path, sizes, kernels='inputs', session_config=session_config,
+                                    fold_batch_norm=config['fold_batch_norm'])  # as the Python tracker computes
     with session, atomic_directory(output_dir, overwrite=overwrite) as staging:
         graphs = write_frozen_graphs(wrapper, session, staging)
         signatures = write_saved_model(wrapper, session, os.path.join(staging, SAVED_MODEL_DIR))

@@ -62,7 +62,7 @@ class InferenceWrapper(object):
             or 'inputs' (the exported graphs: float32 inputs, the template step outputs the kernels and the track
             steps take them as placeholders, all under the export tensor names).
           folded_from: a checkpoint prefix: build the embedding with BN folded into constant convs from its values
-            ('variables' mode only; the exports fold BN themselves when frozen).
+            (the tracker's graph, and the exports' when the exported track config folds BN).
         """
         if not instance_sizes:
             raise ValueError('instance_sizes must name at least one search size')
@@ -71,8 +71,6 @@ class InferenceWrapper(object):
         self.model_config = model_config
         self.instance_sizes = tuple(sorted(set(int(s) for s in instance_sizes)))
         self.exemplar_size = model_config['z_image_size']
-        if folded_from is not None and kernels != 'variables':
-            raise ValueError("folding BN needs kernels='variables' (the tracker's graph), got kernels=%r" % (kernels,))
         self.kernel_mode = kernels
         self.folded_from = folded_from
         self.models = {}
@@ -204,7 +202,7 @@ def read_folded_convs(checkpoint_path, model_config):
 
 
 def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None,
-                 fold_batch_norm=False):
+                 fold_batch_norm=True):
     """Builds an InferenceWrapper in a new graph and restores `checkpoint_path` into a new session ->
     (wrapper, session); the session is closed again if restoring fails. The session's threading is
     utils.runtime.session_config's unless `session_config` sets it; fold_batch_norm folds the embedding's BN into
@@ -244,7 +242,7 @@ class WrapperBackend(object):
 
     @classmethod
     def from_checkpoint(cls, model_config, checkpoint_path, instance_sizes, session_config=None,
-                        fold_batch_norm=False):
+                        fold_batch_norm=True):
         """Builds the graph for `instance_sizes` (BN folded into the convs with fold_batch_norm), restores the
         checkpoint prefix and finalizes the graph."""
         wrapper, session = load_wrapper(model_config, checkpoint_path, instance_sizes, session_config=session_config,

@@ -69,11 +69,14 @@ class SiamRPNTracker(object):
                                                   track_config['windowing'])
                         for size in backend.instance_sizes}
         self.state = None
+        self.speed_choice = None  # from_checkpoint: the search head used and where the choice came from
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir, checkpoint_path=None, track_config=None, preset=None, name=None,
                         session_config=None):
-        """Builds the graph from a checkpoint directory's configs and restores its weights.
+        """Builds the graph from a checkpoint directory's configs and restores its weights. The track config's
+        'fold_batch_norm' and 'search_head' pick the network variant (inference/speed_choice.py: 'auto' measures the
+        search heads once per machine and caches the choice); `speed_choice` on the tracker says which and why.
 
         Args:
           checkpoint_dir: directory with a TF checkpoint and model_config.json (track_config.json optional).
@@ -84,12 +87,14 @@ class SiamRPNTracker(object):
           session_config: tf.ConfigProto for the session.
         """
         # Imported here so that from_exported never loads the model code (siamese_model, embeddings/).
-        from inference.inference_wrapper import WrapperBackend
+        from inference.speed_choice import tracker_backend
         model_config, _, saved_track_config = read_configs(checkpoint_dir)
         path = resolve_checkpoint(checkpoint_dir, checkpoint_path)
         config = resolve_track_config(saved_track_config, track_config, preset)
-        backend = WrapperBackend.from_checkpoint(model_config, path, required_instance_sizes(config), session_config)
-        return cls._with_backend(backend, config, _default_name(checkpoint_dir, name, preset))
+        backend, choice = tracker_backend(model_config, path, config, required_instance_sizes(config), session_config)
+        tracker = cls._with_backend(backend, config, _default_name(checkpoint_dir, name, preset))
+        tracker.speed_choice = choice
+        return tracker
 
     @classmethod
     def from_exported(cls, export_dir, track_config=None, preset=None, name=None, session_config=None):

@@ -148,7 +148,7 @@ def test_fused_search_head_equals_separate_head(random_checkpoint_dir):
 
 def test_folded_batch_norm_graph_equals_the_training_layers(random_checkpoint_dir):
     """The tracker's graph with BN folded into constant convs at load time gives the conv + BN graph's template
-    tensors, scores and boxes to 1e-4 relative; its embedding has no variables; the export mode refuses folding."""
+    tensors, scores and boxes to 1e-4 relative; its embedding has no variables."""
     model_config, _, _ = read_configs(random_checkpoint_dir)
     checkpoint = resolve_checkpoint(random_checkpoint_dir)
     rng = np.random.RandomState(8)
@@ -169,5 +169,3 @@ def test_folded_batch_norm_graph_equals_the_training_layers(random_checkpoint_di
     finite = np.isfinite(boxes).all(axis=1) & (np.abs(boxes) < 1e4).all(axis=1)  # untrained: some exp overflow
     assert finite.sum() > 0.5 * len(boxes)
     assert np.abs(folded_boxes[finite] - boxes[finite]).max() <= 1e-4 * np.abs(boxes[finite]).max()
-    with pytest.raises(ValueError, match="folding BN needs kernels='variables'"):
-        InferenceWrapper(model_config, (271,), kernels='inputs', folded_from=checkpoint)
