@@ -34,7 +34,7 @@ from datasets.synthetic import build_synthetic_dataset
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = os.path.join(PROJECT_ROOT, 'experiments', 'SiamRPN-AlexNet.py')
 LAUNCHER = os.path.join(PROJECT_ROOT, 'scripts', 'launch_local_cluster.py')
-STEP_LINE = re.compile(r'^(?:\[worker 0\] )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO train_siamese_model: step '
+STEP_LINE = re.compile(r'^(?:\[worker 0\] )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO training\.report: step '
                        r'(\d+)/(\d+) ', re.MULTILINE)
 
 

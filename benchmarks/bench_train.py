@@ -3,7 +3,7 @@
   python benchmarks/bench_train.py [--batches 8 32] [--runs 30] [--warmup 3] [--width 1.0] [--root data/synthetic]
       [--tf-python .venv-stock/bin/python]
 
-Each variant is the real training step of train_siamese_model.py (`build_train_step`: towers, gradients, learning
+Each variant is the real training step of training/stage_graph.py (`build_train_step`: towers, gradients, learning
 rate, momentum optimizer, guarded train op) on the synthetic dataset under --root (built there when missing), in
 its own graph and session, all in this process; every round runs one step of each variant in turn, so load from
 other processes spreads evenly over them (medians over --runs rounds after --warmup). Variants per batch size:
@@ -45,7 +45,7 @@ import configuration  # noqa: E402
 from datasets.dataloader import DataLoader  # noqa: E402
 from datasets.synthetic import build_synthetic_dataset, use_synthetic_data  # noqa: E402
 from siamese_model import SiameseModel  # noqa: E402
-from train_siamese_model import build_train_step  # noqa: E402
+from training.stage_graph import build_train_step  # noqa: E402
 from utils import runtime  # noqa: E402
 from utils.box_coding import encode  # noqa: E402
 from utils.box_utils import iou_cxcywh  # noqa: E402

@@ -7,7 +7,7 @@
 
 Every task runs the same command (a .py file runs with this Python) with its own TF_CONFIG environment variable
   {"cluster": {"ps": ["127.0.0.1:P0", ...], "worker": [...]}, "task": {"type": "worker", "index": 1}}
-which train_siamese_model.py reads (utils/distributed.py): worker 0 is the chief (checkpoints, summaries, Sacred
+which train_siamese_model.py reads (training/distributed.py): worker 0 is the chief (checkpoints, summaries, Sacred
 record), ps tasks serve the variables. Each task's output is printed line by line with a "[worker 1] " prefix (and
 copied to --log-dir/<job>-<index>.log). When every worker has exited successfully the ps tasks are stopped and the
 launcher exits 0; when a task fails (a ps task counts as failed if it exits while workers run), on --timeout, or when

@@ -1,5 +1,5 @@
 """Tests of scripts/demo.py's pieces: which trackers it evaluates and how it reports them (the full demo is
-`make demo`; its training and evaluation are tested in tests/test_train_siamese_model.py and
+`make demo`; its training and evaluation are tested in tests/training/test_run.py and
 tests/benchmarks/)."""
 
 import glob

@@ -122,11 +122,11 @@ def test_allow_growth_is_set_in_one_place(clean_env):
     fixed.gpu_options.per_process_gpu_memory_fraction = 0.5
     config = runtime.session_config(2, base=fixed, environment=False)
     assert not config.gpu_options.allow_growth and config.gpu_options.per_process_gpu_memory_fraction == 0.5
-    import train_siamese_model
-    trainer = train_siamese_model._session_config(None, ['/cpu:0', '/cpu:1'], '/cpu:0')
+    from training import run
+    trainer = run._session_config(None, ['/cpu:0', '/cpu:1'], '/cpu:0')
     assert trainer.gpu_options.allow_growth and trainer.device_count['CPU'] == 2 and trainer.allow_soft_placement
     sources = {}
-    for path in ('train_siamese_model.py', 'inference/inference_wrapper.py', 'inference/exported.py',
+    for path in ('training/run.py', 'inference/inference_wrapper.py', 'inference/exported.py',
                  'utils/runtime.py', 'benchmarks/bench_train.py'):
         with open(os.path.join(PROJECT_ROOT, path)) as handle:
             sources[path] = handle.read().count('allow_growth = True')

@@ -36,7 +36,7 @@ VALIDATION_SCALARS = (
     'validation/mean_top_iou',
 )
 ALL_TAGS = TRAIN_SCALARS + TRAIN_IMAGES + VALIDATION_SCALARS
-DISTRIBUTED_SCALARS = (                 # written by the chief of a cluster (utils/distributed.py), besides the above
+DISTRIBUTED_SCALARS = (                 # written by the chief of a cluster (training/distributed.py), besides the above
     'train/worker_steps',               # gradients the chief has contributed (its worker_steps counter)
     'train/worker_nonfinite_steps',     # of which non-finite (left out of the synchronous update)
 )

@@ -1,4 +1,4 @@
-"""Tests of utils/distributed.py: cluster descriptions (TF_CONFIG and config keys) and their errors, placement, and
+"""Tests of training/distributed.py: cluster descriptions (TF_CONFIG and config keys) and their errors, placement, and
 the synchronous guarded update on an in-process cluster (1 ps + 2 worker servers, one thread per worker) with a
 linear model whose updates numpy recomputes: a non-finite worker is left out of the mean, a step where every worker
 is non-finite is skipped, BN statistics come from the chief's finite batches only, and the per-worker counters."""
@@ -14,9 +14,9 @@ import tensorflow as tf
 import configuration
 from embeddings.siamrpn_alexnet import BatchStatistics
 from scripts.launch_local_cluster import free_ports
-from utils import distributed
-from utils.towers import Tower
-from utils.train_op import nonfinite_counter
+from training import distributed
+from training.towers import Tower
+from training.train_op import nonfinite_counter
 
 SPEC = {'ps': ['127.0.0.1:2222'], 'worker': ['127.0.0.1:2223', 'localhost:2224']}
 
@@ -273,8 +273,9 @@ def test_an_epoch_of_a_synchronous_cluster_counts_every_workers_batch_in_the_lea
     for the run's length: step k of the cluster has the rate of step 2k of a single process, and the last step of
     the run reaches end_lr."""
     from tests.conftest import tiny_model_config
-    from tests.utils.test_towers import constant_batch
-    from train_siamese_model import build_train_step, total_steps
+    from tests.training.test_towers import constant_batch
+    from training.run_config import total_steps
+    from training.stage_graph import build_train_step
 
     train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
     train_config['train_data_config'].update(batch_size=4, num_examples_per_epoch=32, epoch=2)

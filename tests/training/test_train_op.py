@@ -7,12 +7,12 @@ import tensorflow as tf
 
 from inference.checkpoint_io import assign_values, random_values
 from tests.helpers import cpu_session, make_pairs
-from tests.utils.test_towers import small_configs
+from tests.training.test_towers import small_configs
 from configuration import TRAIN_CONFIG
-from utils.train_schedules import make_optimizer
-from utils.towers import build_towers, compute_gradients
-from utils.train_op import build_train_op, finite_step, guarded_update, nonfinite_counter, scaled_rate_optimizer
-from utils.train_stages import variable_lr_mults
+from training.schedules import make_optimizer
+from training.towers import build_towers, compute_gradients
+from training.train_op import build_train_op, finite_step, guarded_update, nonfinite_counter, scaled_rate_optimizer
+from training.stages import variable_lr_mults
 
 
 def guarded_graph(optimizer_name='ADAM', learning_rate=1e-3, clip=10.):

@@ -1,5 +1,5 @@
 """Distributed training on TF1's own runtime: the cluster, device placement, the synchronous guarded update and
-per-worker counters (between-graph replication; train_siamese_model.py runs the loop).
+per-worker counters (between-graph replication; training/run.py runs the loop).
 
 Cluster. `resolve_cluster(train_config['cluster_config'])` reads the TF_CONFIG environment variable
     {"cluster": {"ps": ["host:port", ...], "worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}
@@ -16,7 +16,7 @@ finite_w = isfinite(loss_w) and isfinite(|g_w|). It pushes `g_w if finite_w else
 tf.train.SyncReplicasOptimizer's accumulators, together with finite_w (0 or 1) as the "gradient" of a scalar
 variable `sync_replicas_finite_fraction`. The chief's aggregation step receives the means over the
 replicas_to_aggregate contributions: G = sum of the finite g_w / R and f = (finite contributions) / R, and applies
-the guarded update of utils/train_op.py to G / f, the mean over the finite contributions:
+the guarded update of training/train_op.py to G / f, the mean over the finite contributions:
   f > 0 and |G / f| finite: clip by the global norm, apply, global_step += 1;
   otherwise (every contribution non-finite): nothing is applied, nonfinite_steps += 1, global_step += 1.
 So a non-finite worker never poisons the update; it is left out and the others' mean is applied, and a step where
@@ -35,6 +35,7 @@ Counters. `worker_counters` makes `worker_steps/worker_<i>` (gradients pushed or
 
 import copy
 import json
+import logging
 import os
 import re
 import threading
@@ -43,9 +44,12 @@ import zlib
 
 import tensorflow as tf
 
+import configuration
 from embeddings.siamrpn_alexnet import moving_average_updates
-from utils.towers import average_gradients
-from utils.train_op import TrainOp, build_train_op, finite_step, guarded_update, tower_means
+from training.towers import average_gradients
+from training.train_op import TrainOp, build_train_op, finite_step, guarded_update, tower_means
+
+logger = logging.getLogger(__name__)
 
 TF_CONFIG = 'TF_CONFIG'
 JOBS = ('ps', 'worker')
@@ -166,6 +170,11 @@ def read_tf_config(environ=None):
     return value
 
 
+def cluster_config_of(train_config):
+    """train_config['cluster_config'] over its defaults (configs saved before distributed training lack it)."""
+    return dict(configuration.TRAIN_CONFIG['cluster_config'], **train_config.get('cluster_config', {}))
+
+
 def check_cluster_config(cluster_config):
     """Raises ValueError naming the first bad key of TRAIN_CONFIG['cluster_config'] (types and ranges)."""
     where = 'train_config.cluster_config.'
@@ -270,6 +279,15 @@ def join(server, poll_secs=1.0):
     thread.start()
     while thread.is_alive():
         thread.join(poll_secs)
+
+
+def serve_ps(cluster):
+    """A ps task: starts its server and serves the variables until the process is stopped (never returns)."""
+    server = start_server(cluster, server_config(cluster))
+    logger.info('%s: serving variables at %s until stopped (Ctrl-C or SIGTERM; scripts/launch_local_cluster.py stops '
+                'its ps tasks when the workers are done)', cluster.describe(), cluster.spec['ps'][cluster.task_index])
+    join(server)
+    raise RuntimeError('the ps server stopped serving')
 
 
 def worker_train_config(train_config, task_index):

@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import cpu_session
-from tests.utils.test_towers import constant_batch, small_configs
-from tests.utils.test_train_op import set_model_values
-from train_siamese_model import build_train_step
-from utils.train_stages import (check_stages, frozen_layers, select_variables, stage_at, stage_start_steps,
+from tests.training.test_towers import constant_batch, small_configs
+from tests.training.test_train_op import set_model_values
+from training.stage_graph import build_train_step
+from training.stages import (check_stages, frozen_layers, select_variables, stage_at, stage_start_steps,
                                 variable_lr_mults)
 
 DEEP = ['siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head']

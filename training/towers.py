@@ -14,7 +14,7 @@ Design (SiamFC-TensorFlow's and the TF CIFAR-10 multi-GPU example's):
     statistics, as usual for data-parallel BN.
 
 With BN in inference mode (e.g. all layers frozen or 'validation' mode) and equal pair weights, the averaged gradient
-equals the single-device gradient on the full batch (tests/utils/test_towers.py checks it to 1e-5).
+equals the single-device gradient on the full batch (tests/training/test_towers.py checks it to 1e-5).
 """
 
 import logging

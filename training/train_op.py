@@ -12,7 +12,7 @@ moving-average updates can only be skipped because the embedding's batch_norm (e
 records the statistics instead of building update ops outside the cond (slim's update ops would run regardless:
 ops created outside a tf.cond are not gated by it, and 0 * NaN = NaN defeats a decay switch).
 
-Per-scope rate multipliers (a stage's scope_lr_mults, utils/train_stages.py) go through `scaled_rate_optimizer`: one
+Per-scope rate multipliers (a stage's scope_lr_mults, training/stages.py) go through `scaled_rate_optimizer`: one
 optimizer of the configured kind per distinct multiplier, each at learning_rate * multiplier, applying its own
 variables. That is a true rate multiplier for every optimizer. Scaling the gradients instead would equal it only for
 SGD and momentum (momentum accumulates the gradient, so a scaled gradient scales every later step), not for Adam,
@@ -27,7 +27,7 @@ import collections
 import tensorflow as tf
 
 from embeddings.siamrpn_alexnet import moving_average_updates
-from utils.towers import average_gradients
+from training.towers import average_gradients
 
 NONFINITE_COUNTER = 'nonfinite_steps'
 
@@ -118,7 +118,7 @@ class TrainOp(object):
       gradient_norm: global norm of the averaged gradients before clipping.
       finite: bool, whether the step was applied.
       nonfinite_steps: the counter after the step.
-      worker_steps, worker_nonfinite_steps: in distributed training only (utils/distributed.py), this worker's
+      worker_steps, worker_nonfinite_steps: in distributed training only (training/distributed.py), this worker's
           counters after the step.
     """
 
@@ -171,7 +171,7 @@ def guarded_update(grads, var_list, optimizer, global_step, clip_norm, counter, 
 
 
 def build_train_op(towers, var_list, optimizer, global_step, clip_norm, counter, variable_device):
-    """Builds the guarded train op from towers with gradients (utils/towers.py) -> TrainOp.
+    """Builds the guarded train op from towers with gradients (training/towers.py) -> TrainOp.
 
     Args:
       towers: list of Tower with `gradients` set; tower 0's BN statistics feed the moving averages.

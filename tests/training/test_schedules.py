@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import configuration
-from utils.train_schedules import check_lr_config, learning_rate, make_optimizer
+from training.schedules import check_lr_config, learning_rate, make_optimizer
 
 
 def lr_config(**overrides):

@@ -9,10 +9,10 @@ import tensorflow as tf
 import configuration
 from inference.checkpoint_io import assign_values, random_values
 from tests.helpers import cpu_session, make_pairs
-from utils.train_schedules import make_optimizer
-from utils.towers import (build_towers, compute_gradients, average_gradients, num_cpu_devices, resolve_devices,
+from training.schedules import make_optimizer
+from training.towers import (build_towers, compute_gradients, average_gradients, num_cpu_devices, resolve_devices,
                              split_batch)
-from utils.train_op import build_train_op, nonfinite_counter
+from training.train_op import build_train_op, nonfinite_counter
 
 
 def small_configs(width=0.125, feature_out=16):
@@ -66,10 +66,10 @@ def test_gpu_devices_tf_does_not_see_are_an_error():
     (1, 1, 'WARNING', 'check_environment.py'),  # a GPU TF cannot use: the silent CPU run the log must reveal
 ])
 def test_gpu_towers_without_a_visible_gpu_fall_back_with_a_log_line(caplog, num_gpus, machine_gpus, level, extra):
-    caplog.set_level('INFO', logger='utils.towers')
+    caplog.set_level('INFO', logger='training.towers')
     assert resolve_devices({'num_gpus': num_gpus}, num_visible_gpus=0, machine_gpus=machine_gpus) == (
         ['/cpu:0'], '/cpu:0')
-    records = [r for r in caplog.records if r.name == 'utils.towers']
+    records = [r for r in caplog.records if r.name == 'training.towers']
     assert len(records) == 1 and records[0].levelname == level
     message = records[0].getMessage()
     assert 'num_gpus is %d but TensorFlow sees no GPU: training on one tower on /cpu:0' % num_gpus in message

@@ -13,13 +13,13 @@ BACKBONE.LAYERS_LR = 0.1 of the head's rate):
     {'start_epoch': 10, 'trainable_scopes': ['siamrpn_alexnet/conv4', 'siamrpn_alexnet/conv5', 'rpn_head'],
      'lr_mult': 1.0, 'scope_lr_mults': {'siamrpn_alexnet': 0.1}}
 Multipliers are > 0: a frozen scope is one left out of trainable_scopes, and a multiplier may only name variables the
-stage trains. They are true rate multipliers for every optimizer (utils/train_op.scaled_rate_optimizer: one optimizer
+stage trains. They are true rate multipliers for every optimizer (training/train_op.scaled_rate_optimizer: one optimizer
 per multiplier, each at its scaled rate); scaling the gradients instead would equal this for SGD and momentum only
 (Adam normalises the gradient's scale away).
 
-Each stage is trained by its own graph (trainer.py): frozen layers and var_list are fixed when the graph is built, the
-stage restores the latest checkpoint, trains to the next stage's start and saves. A resumed run finds its stage from
-the global step.
+Each stage is trained by its own graph (training/stage_graph.py): frozen layers and var_list are fixed when the
+graph is built, the stage restores the latest checkpoint, trains to the next stage's start and saves. A resumed run
+finds its stage from the global step.
 """
 
 import copy
