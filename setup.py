@@ -7,7 +7,7 @@ setup(
     description='SiamRPN visual object tracker: a TensorFlow 1.15 graph-mode port in the SiamFC-TensorFlow style',
     python_requires='>=3.7,<3.9',  # 3.7 (make venv); 3.8 in NVIDIA's TF1 container (docker/Dockerfile.gpu)
     packages=find_packages(include=['embeddings', 'embeddings.*', 'utils', 'utils.*', 'datasets', 'datasets.*',
-                                    'inference', 'inference.*', 'metrics', 'metrics.*', 'scripts', 'scripts.*',
-                                    'benchmarks', 'benchmarks.*']),
+                                    'training', 'training.*', 'inference', 'inference.*', 'metrics', 'metrics.*',
+                                    'scripts', 'scripts.*', 'benchmarks', 'benchmarks.*']),
     py_modules=['configuration', 'siamese_model', 'train_siamese_model'],
 )
