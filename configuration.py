@@ -243,7 +243,7 @@ TRAIN_CONFIG, TRAIN_CONFIG_HELP = config_table({
     'clip_gradients': (10.0, 'clip the tower-averaged gradients to this global norm (pysot 10); None: no clipping'),
     # Stages run in order of start_epoch; layers outside trainable_scopes ('all' or scopes such as 'rpn_head',
     # 'siamrpn_alexnet/conv4') are frozen, their BN statistics too; lr_mult scales the rate during the stage, and an
-    # optional 'scope_lr_mults' {scope: m} scales it per scope, e.g. {'siamrpn_alexnet': 0.1} (utils/train_stages.py).
+    # optional 'scope_lr_mults' {scope: m} scales it per scope, e.g. {'siamrpn_alexnet': 0.1} (training/stages.py).
     'stages': ([{'start_epoch': 0, 'trainable_scopes': 'all', 'lr_mult': 1.0}], 'one stage: everything trains'),
     'tower_config': {
         'devices': (None, "tower devices, e.g. ['/gpu:0', '/gpu:1'] or ['/cpu:0', '/cpu:1']; None: from num_gpus"),
@@ -259,7 +259,7 @@ TRAIN_CONFIG, TRAIN_CONFIG_HELP = config_table({
     'abort_after_nonfinite_steps': (100, 'stop after this many non-finite steps in a row (None: never)'),
     'nan_injection_steps': ([], 'test switch: global steps whose batch is replaced by NaN (checks the guard)'),
 
-    # ---- Distributed training on TF1's runtime (utils/distributed.py; README "Distributed training") ----------------
+    # ---- Distributed training on TF1's runtime (training/distributed.py; README "Distributed training") ------------
     # Between-graph replication: ps tasks hold the variables, every worker builds the graph and reads its own data
     # (batch_size pairs per worker), worker 0 is the chief (checkpoints, summaries, Sacred record). The cluster comes
     # from the TF_CONFIG environment variable ({"cluster": {"ps": [...], "worker": [...]}, "task": {"type": ...,

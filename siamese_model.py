@@ -72,7 +72,7 @@ class SiameseModel(object):
           seed: op-level seed of the target subsampling.
           defer_bn_updates: in 'train' mode, record the BN batch statistics in the collection
             embeddings.siamrpn_alexnet.BN_STATISTICS instead of adding update ops to UPDATE_OPS, so the trainer can
-            update the moving statistics only on finite steps (utils/train_op.py).
+            update the moving statistics only on finite steps (training/train_op.py).
         """
         if mode not in MODES:
             raise ValueError('mode must be one of %s, got %r' % (MODES, mode))

@@ -57,14 +57,10 @@ def plain(value):
     return value
 
 
-# Dicts whose keys are names the user chooses (any key is valid below them), besides dicts whose default is empty.
-OPEN_CONFIG_KEYS = ('train_config.real_data_config.sources',)
-
-
 def unknown_config_keys(config, defaults, prefix):
     """Dotted paths of `config` keys that `defaults` lacks (a typo such as model_config.loss_config, which lives in
-    train_config). Keys below OPEN_CONFIG_KEYS and below dicts whose default is empty are free. -> sorted list."""
-    if prefix in OPEN_CONFIG_KEYS or not defaults:
+    train_config). Keys below dicts whose default is empty are free. -> sorted list."""
+    if not defaults:
         return []
     unknown = []
     for key, value in config.items():

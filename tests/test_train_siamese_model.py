@@ -105,9 +105,8 @@ def test_unknown_configuration_keys_are_named():
     train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
     track_config = copy.deepcopy(configuration.TRACK_CONFIG)
     check_config_keys(model_config, train_config, track_config)  # the defaults are valid
-    # Free keys: below dicts whose default is empty, and the real datasets' names.
+    # Free keys: below dicts whose default is empty.
     train_config['train_data_config']['source_weights'] = {'got10k': 2.0}
-    train_config['real_data_config']['sources']['my_videos'] = {'layout': 'got10k', 'root': 'data/mine'}
     check_config_keys(model_config, train_config, track_config)
     model_config['loss_config'] = {'reg_loss': 'l1'}  # loss_config lives in train_config
     train_config['lr_config']['initial_rate'] = 0.1
