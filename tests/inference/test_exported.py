@@ -12,13 +12,13 @@ import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from datasets import synthetic_sequence
-from inference.exported import (FUSED_TEMPLATE, MANIFEST, ExportedBackend, parity_session_config,
-                                read_manifest)
+from inference.exported import MANIFEST, ExportedBackend, parity_session_config, read_manifest
 from inference.inference_wrapper import WrapperBackend
 from inference.subwindow import get_subwindow, pad_colour
 from inference.tracker import SiamRPNTracker
 from tests.conftest import PROJECT_ROOT
 from utils.checkpoints import read_configs, resolve_checkpoint
+from utils.template_names import FUSED_TEMPLATE
 
 # Modules of the Python model code that the exported tracker must not load (nor TF's contrib, which slim needs:
 # `import tensorflow` registers only a lazy `tensorflow.contrib` placeholder, so its submodules are what counts).

@@ -10,8 +10,8 @@ import tensorflow as tf
 import configuration
 from datasets import synthetic_sequence
 from inference.checkpoint_io import save_random_checkpoint_dir
-from inference.exported import (SAVED_MODEL_DIR, SEPARATE_TEMPLATE, ExportedBackend, load_graph_def, read_manifest,
-                                sha256_file, template_tensor_names, track_tensor_names)
+from inference.exported import (SAVED_MODEL_DIR, ExportedBackend, load_graph_def, read_manifest, sha256_file,
+                                template_tensor_names, track_tensor_names)
 from inference.graph_export import export_inference_graph
 from inference.inference_wrapper import WrapperBackend
 from tests.conftest import tiny_model_config
@@ -19,6 +19,7 @@ from tests.helpers import cpu_session
 from utils.anchors import generate_anchors
 from utils.checkpoints import read_configs, resolve_checkpoint
 from utils.io_utils import read_json, write_json
+from utils.template_names import SEPARATE_TEMPLATE
 
 VARIABLE_OPS = {'VariableV2', 'Variable', 'VarHandleOp', 'ReadVariableOp', 'Assign', 'AssignVariableOp'}
 
