@@ -1,6 +1,7 @@
 """Times the tracker on this CPU against the arithmetic limit and against PyTorch and ONNX Runtime; prints tables.
 
   python benchmarks/bench_tracker.py [--arch otb] [--sizes 255 271] [--runs 30] [--warmup 5] [--threads 2]
+      [--settle-ms 250]
       [--tf-python .venv-stock/bin/python] [--compare-thread-env]
       [--torch-python /path/to/python-with-torch] [--onnxruntime-python /path/to/python-with-onnxruntime]
 
@@ -31,12 +32,15 @@ Cases per TF column and search size X (head = 'fused', the default one 6x6 conv,
   post/X             penalties, window, best anchor and state update (numpy)
   update/<head>/X    tracker.update(frame): crop + network + post, i.e. end-to-end without image decoding; it
                      contains network/<head>/X, so the harness checks network <= update and says when not
+                     (on the median over rounds of the per-round ratio, which load shared by both cancels)
   matmul             a 2048x2048 float32 tf.matmul (the build's large-matmul peak), and numpy's (`numpy_matmul`)
 GFLOP/s counts the convolutions and the correlation of the step (siamese_model.search_branch_flops: 11.2 GFLOP at
 271 separate, 10.2 fused); "of peak" divides by the same column's tf.matmul rate measured in the same run;
 "eff." is the separate network's FLOPs over the time, i.e. the rate a user would see against the paper's network.
 The last table gives, per search size, our track step (default build, default head, folded) against each peer's
-best variant on the same weights: speed-up = peer ms / ours ms (> 1: ours is faster).
+best variant on the same weights: speed-up = peer ms / ours ms (> 1: ours is faster), as the ratio of the medians
+and as the median of the per-round ratios (`paired`: each round times both within seconds, so load from other
+processes mostly cancels; prefer it on a shared machine).
 """
 
 import argparse
@@ -219,8 +223,8 @@ def start_workers(args, workdir, checkpoint_dir):
             continue
         print('starting %s ...' % backend, file=sys.stderr)
         try:
-            worker = harness.Worker(backend, [python, peer_script, '--backend', backend, '--arrays', arrays,
-                                              '--threads', str(args.threads)], os.path.join(workdir, '%s.log' % backend))
+            command = [python, peer_script, '--backend', backend, '--arrays', arrays, '--threads', str(args.threads)]
+            worker = harness.Worker(backend, command, os.path.join(workdir, '%s.log' % backend))
         except RuntimeError as error:
             print('%s: skipped, the worker failed: %s' % (backend, error), file=sys.stderr)
             continue
@@ -235,10 +239,12 @@ def case_order(workers):
     return sorted(((w, c) for w in workers for c in w.cases), key=lambda t: (t[1].split('/')[:3], workers.index(t[0])))
 
 
-def run_rounds(workers, runs, warmup):
-    """{(worker label, case): [ms]} over `runs` rounds after `warmup` (benchmarks/harness.py's run_rounds)."""
+def run_rounds(workers, runs, warmup, settle_seconds):
+    """{(worker label, case): [ms]} over `runs` rounds after `warmup` (benchmarks/harness.py's run_rounds, pausing
+    `settle_seconds` between cases of different workers)."""
     cases = collections.OrderedDict(((w.label, c), w.timer(c)) for w, c in case_order(workers))
-    return harness.run_rounds(cases, runs, warmup, progress=harness.stderr_progress('rounds'))
+    return harness.run_rounds(cases, runs, warmup, progress=harness.stderr_progress('rounds'),
+                              process_of=lambda key: key[0], settle_seconds=settle_seconds)
 
 
 def report(args, workers, times, flops, load_before, load_after):
@@ -289,12 +295,13 @@ def report(args, workers, times, flops, load_before, load_after):
                 print('| %s | %s | %.2f | %.2f | %.1f | %s |' % (size if not case.startswith('template') else '-',
                                                                 step, med, low, 1e3 / med, ' | '.join(cells)))
 
-    print('\n## network only (track step), median ms; ratio = column / %s %s (> 1: ours is faster)'
-          % (tf_workers[0].label, tf_workers[0].info['default_head']))
+    print('\n## network only (track step), median ms; ratio = column / %s %s (> 1: ours is faster), as the ratio of '
+          'the medians and paired (median of the per-round ratios)' % (tf_workers[0].label,
+                                                                       tf_workers[0].info['default_head']))
     reference = {size: median(tf_workers[0].label, 'network/%s/%d' % (tf_workers[0].info['default_head'], size))
                  for size in args.sizes}
-    print('| column | head | ' + ' | '.join('%d ms | ratio' % s for s in args.sizes) + ' |')
-    print('| --- | --- | ' + ' | '.join('--- | ---' for _ in args.sizes) + ' |')
+    print('| column | head | ' + ' | '.join('%d ms | ratio | paired' % s for s in args.sizes) + ' |')
+    print('| --- | --- | ' + ' | '.join('--- | --- | ---' for _ in args.sizes) + ' |')
     for worker in workers:
         for variant in network_variants(worker.cases):
             for head in HEADS:
@@ -302,20 +309,23 @@ def report(args, workers, times, flops, load_before, load_after):
                 for size in args.sizes:
                     case = 'network/%s/%d' % (head, size) + ('/' + variant if variant else '')
                     value = median(worker.label, case)
-                    cells.append('%.2f | %.2f' % (value, value / reference[size]))
+                    ours = times[tf_workers[0].label, 'network/%s/%d' % (tf_workers[0].info['default_head'], size)]
+                    cells.append('%.2f | %.2f | %.2f' % (value, value / reference[size],
+                                                         paired_ratio(times[worker.label, case], ours)))
                 name = worker.label + (' ' + variant.replace('torch_', '') if variant.startswith('torch_') else '')
                 name += ' (BN not folded)' if variant == 'unfolded' else ''
                 print('| %s | %s | %s |' % (name, head, ' | '.join(cells)))
 
-    print('\n## harness check: network <= update (update contains the network step)')
+    print('\n## harness check: network <= update (update contains the network step); paired = median over rounds of '
+          'network / update in the same round')
     for worker in tf_workers:
         for size in args.sizes:
             for head in HEADS:
-                network = median(worker.label, 'network/%s/%d' % (head, size))
-                update = median(worker.label, 'update/%s/%d' % (head, size))
-                print('#   %s %s %d: network %.2f ms, update %.2f ms: %s' % (
-                    worker.label, head, size, network, update,
-                    'ok' if network <= update else 'NOT OK (contended run? repeat with more --runs)'))
+                network, update = ('%s/%s/%d' % (step, head, size) for step in ('network', 'update'))
+                ratio = paired_ratio(times[worker.label, network], times[worker.label, update])
+                print('#   %s %s %d: network %.2f ms, update %.2f ms, paired %.3f: %s' % (
+                    worker.label, head, size, median(worker.label, network), median(worker.label, update), ratio,
+                    'ok' if ratio <= 1 else 'NOT OK (network slower than the step containing it)'))
 
     peers = [w for w in workers if 'build' not in w.info]
     if peers:
@@ -325,16 +335,24 @@ def report(args, workers, times, flops, load_before, load_after):
                                                                                        ours.info['default_head']))
         header = ['search', 'ours ms']
         for worker in peers:
-            header += ['%s ms' % worker.label, 'speed-up']
+            header += ['%s ms' % worker.label, 'speed-up', 'paired']
         rows = []
         for size in args.sizes:
+            ours_times = times[ours.label, 'network/%s/%d' % (ours.info['default_head'], size)]
             row = [size, '%.2f' % reference[size]]
             for worker in peers:
-                fastest = min(median(worker.label, c) for c in worker.cases
-                              if c.startswith('network/') and c.split('/')[2] == str(size))
-                row += ['%.2f' % fastest, '%.2f' % (fastest / reference[size])]
+                fastest = min((c for c in worker.cases if c.startswith('network/') and c.split('/')[2] == str(size)),
+                              key=lambda c, w=worker: median(w.label, c))
+                value = median(worker.label, fastest)
+                row += ['%.2f' % value, '%.2f' % (value / reference[size]),
+                        '%.2f' % paired_ratio(times[worker.label, fastest], ours_times)]
             rows.append(row)
         print(harness.markdown_table(header, rows))
+
+
+def paired_ratio(numerators, denominators):
+    """Median over rounds of numerator / denominator of the same round (two cases' ms lists, one value a round)."""
+    return float(np.median(np.asarray(numerators, np.float64) / np.asarray(denominators, np.float64)))
 
 
 def network_variants(cases):
@@ -349,6 +367,8 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=30, help='timed rounds (medians over them)')
     parser.add_argument('--warmup', type=int, default=5, help='untimed rounds first')
     parser.add_argument('--threads', type=int, default=None, help='intra-op threads (default: all cores)')
+    parser.add_argument('--settle-ms', type=float, default=250., help='pause between cases of different workers, '
+                        "longer than the OpenMP runtimes' spin (KMP_BLOCKTIME's default is 200 ms)")
     parser.add_argument('--tf-python', nargs='*', default=[], help="other environments' Pythons with TF and the "
                         "project installed (e.g. .venv-stock/bin/python), one column each")
     parser.add_argument('--compare-thread-env', action='store_true',
@@ -382,7 +402,7 @@ def main(argv=None):
         save_random_checkpoint_dir(checkpoint_dir, model_config)
         workers = start_workers(args, workdir, checkpoint_dir)
         load_before = harness.load_average()
-        times = run_rounds(workers, args.runs, args.warmup)
+        times = run_rounds(workers, args.runs, args.warmup, args.settle_ms / 1e3)
         report(args, workers, times, flops, load_before, harness.load_average())
     finally:
         for worker in workers:

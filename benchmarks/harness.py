@@ -9,8 +9,9 @@ Rules every benchmark follows (`run_rounds`):
     the rule of the tracker's first-use measurement too), so every case runs at every position and load from
     other processes spreads evenly over the cases;
   * warmed alike: `warmup` untimed rounds first, then each timed call is preceded by `warm_calls` untimed calls of
-    the same case, so every timed call starts from the same state (its own data in the caches, its threads awake,
-    other processes' spinning OpenMP threads gone) whatever ran before it;
+    the same case, so every timed call starts from the same state (its own data in the caches, its threads awake)
+    whatever ran before it; between cases of different worker processes the harness pauses (`settle_seconds`) until
+    the OpenMP threads the last process left spinning have gone to sleep;
   * medians and minimums over the rounds; the load average before and after goes into the header, because on a
     shared machine the numbers are contended: compare cases of the same run, not numbers across runs.
 
@@ -70,16 +71,24 @@ def timed(function):
     return call
 
 
-def run_rounds(cases, runs, warmup, warm_calls=1, progress=None):
+def run_rounds(cases, runs, warmup, warm_calls=1, progress=None, process_of=None, settle_seconds=0., sleep=time.sleep):
     """Times `cases` ({name: function returning ms}, in their grouping order) -> {name: [ms] over `runs` rounds}.
 
     `warmup` untimed rounds first; in each round every case runs in runtime.round_order and each timed call follows
-    `warm_calls` untimed calls of the same case. `progress`: a wrapper for the round iterator (e.g. tqdm)."""
+    `warm_calls` untimed calls of the same case. `progress`: a wrapper for the round iterator (e.g. tqdm).
+    With `process_of` (name -> the process running it), the harness pauses `settle_seconds` whenever the next case
+    runs in another process than the last one, so OpenMP threads the last one left spinning (KMP_BLOCKTIME=200 ms
+    by default, PyTorch's) have gone to sleep and do not slow the next one."""
     names = list(cases)
     rounds = range(warmup + runs)
     times = collections.OrderedDict((name, []) for name in names)
+    last = None
     for round_index in (progress(rounds) if progress else rounds):
         for name in runtime.round_order(names, round_index):
+            if process_of is not None:
+                if last is not None and process_of(name) != last and settle_seconds > 0:
+                    sleep(settle_seconds)
+                last = process_of(name)
             for _ in range(warm_calls if round_index >= warmup else 0):
                 cases[name]()
             milliseconds = cases[name]()

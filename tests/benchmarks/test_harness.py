@@ -49,3 +49,16 @@ def test_cpu_flags_line_names_the_vector_units_and_tables_have_columns():
     assert line.startswith('Test CPU, ') and 'AVX2 yes' in line and 'AVX-512F yes' in line
     assert 'AVX-512-VNNI no' in line and 'AVX-512-BF16 yes' in line
     assert harness.markdown_table(['a', 'b'], [[1, 'x']]) == '| a | b |\n| --- | --- |\n| 1 | x |'
+
+
+def test_run_rounds_pauses_between_cases_of_different_processes():
+    pauses, calls = [], []
+
+    def case(name):
+        return lambda: calls.append(name) or 1.
+
+    cases = {('w1', 'a'): case('1a'), ('w1', 'b'): case('1b'), ('w2', 'a'): case('2a')}
+    harness.run_rounds(cases, runs=1, warmup=1, warm_calls=0, process_of=lambda key: key[0], settle_seconds=0.25,
+                       sleep=pauses.append)
+    assert calls == ['1a', '1b', '2a', '1b', '2a', '1a']  # round 0 in order, round 1 rotated by one
+    assert pauses == [0.25] * 4  # 1b -> 2a; then 2a -> 1b (across the rounds), 1b -> 2a, 2a -> 1a
