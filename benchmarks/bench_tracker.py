@@ -61,6 +61,7 @@ from benchmarks.peer_networks import HEADS, protocol_stream, serve  # noqa: E402
 
 MATMUL_SIDE = 2048
 FOLDS = (('', True), ('/unfolded', False))  # case suffix, fold_batch_norm
+NETWORK_UPDATE_NOISE = 0.05  # paired network/update ratios up to 1.05 were seen on 2 loaded cores (load 3-5)
 
 
 # ---- TF worker -------------------------------------------------------------------------------------------------
@@ -325,7 +326,8 @@ def report(args, workers, times, flops, load_before, load_after):
                 ratio = paired_ratio(times[worker.label, network], times[worker.label, update])
                 print('#   %s %s %d: network %.2f ms, update %.2f ms, paired %.3f: %s' % (
                     worker.label, head, size, median(worker.label, network), median(worker.label, update), ratio,
-                    'ok' if ratio <= 1 else 'NOT OK (network slower than the step containing it)'))
+                    'ok' if ratio <= 1 else 'ok within noise (crop + post-processing are ~0.3 ms)'
+                    if ratio <= 1 + NETWORK_UPDATE_NOISE else 'NOT OK (network slower than the step containing it)'))
 
     peers = [w for w in workers if 'build' not in w.info]
     if peers:
