@@ -14,9 +14,9 @@ machinery starts and stops them) each loop: sample a pair (datasets/sampler.py),
 decode and augment them with OpenCV (datasets/augmentation.py), and enqueue the uint8 images through a fed enqueue
 op into a FIFOQueue (or RandomShuffleQueue). OpenCV and the blocking enqueue release the GIL, so the threads run
 in parallel. The graph dequeues `batch_size` pairs, casts to float32, and applies mixup.
-Measured (benchmarks/bench_reader.py, DEVELOPERS.md; 2 cores): OpenCV in the threads gives ~390 pairs/s with one
-thread and ~500 with two (batch 8 or 32); decoding and augmenting with TF ops after a queue of JPEG bytes gives
-~210-255. So augmentation runs in the threads. A full-width training step consumes ~3.7 pairs/s.
+Measured (benchmarks/bench_reader.py, docs/data.md "Data path"; 2 cores): OpenCV in the threads gives ~390 pairs/s
+with one thread and ~500 with two (batch 8 or 32); decoding and augmenting with TF ops after a queue of JPEG bytes
+gives ~210-255. So augmentation runs in the threads. A full-width training step consumes ~3.7 pairs/s.
 
 Batch dict (get_one_batch), B = batch_size:
   'exemplar'     [B, 127, 127, 3] float32 BGR in [0, 255]

@@ -69,8 +69,8 @@ HELD_OUT_SET = 'held-out'
 NANO_FILES = ('nanotrack_backbone_sim.onnx', 'nanotrack_head_sim.onnx')
 TRAINED_AUC_GOAL = 0.60  # the demo's bar for the trained model on the synthetic test split
 UNTRAINED_AUC_LIMIT = 0.35  # the untrained model must stay below this: the split needs learning
-DEFAULT_SYNTHETIC_RATIO = 0.25  # real-video runs: share of synthetic pairs (chosen by measurement, README)
-DEFAULT_REAL_EPOCHS = 10  # real-video runs: 4000 steps (chosen by measurement, README)
+DEFAULT_SYNTHETIC_RATIO = 0.5  # real-video runs: share of synthetic pairs (chosen by measurement, docs/training.md)
+DEFAULT_REAL_EPOCHS = 10  # real-video runs: 4000 steps (chosen by measurement, docs/training.md)
 
 
 def nano_files(nano_dir):

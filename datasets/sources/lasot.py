@@ -6,7 +6,7 @@ Conventions, with their sources:
     frame), `full_occlusion.txt` and `out_of_view.txt` (one comma-separated line with a 0/1 flag per frame, read by
     the toolkit with `np.loadtxt(..., delimiter=',')`) and `nlp.txt`. A flat `<root>/<class>-<n>/` folder (some
     mirrors unpack one class per archive) is read too.
-  * Coordinates are 1-based (LaSOT_Evaluation_Toolkit issue 14; DEVELOPERS.md, benchmark conventions), shifted to
+  * Coordinates are 1-based (LaSOT_Evaluation_Toolkit issue 14; docs/evaluation.md, benchmark conventions), shifted to
     0-based by utils/box_io.py.
   * Splits: protocol II trains on 1,120 sequences and tests on 280, four per class (LaSOT, CVPR 2019, section 3.5).
     The test sequences below are those of the toolkit's split file (got10k/datasets/lasot.json, "test"); the
