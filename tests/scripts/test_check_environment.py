@@ -153,7 +153,8 @@ def test_make_demo_picks_the_gpu_build_when_a_usable_gpu_is_present(fake_cuda):
     for the full-width overrides; without them, or with TF given, the default recipe is unchanged (make -n)."""
     def dry_run(*args, **env):
         environment = dict(os.environ, **env)
-        environment.pop('TF', None)
+        for name in ('TF', 'MAKEFLAGS', 'MFLAGS', 'MAKEOVERRIDES', 'MAKELEVEL'):  # not `make TF=gpu test`'s TF
+            environment.pop(name, None)
         return subprocess.run(['make', '-n', 'demo'] + list(args), cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, env=environment).stdout
     if shutil.which('make') is None:
