@@ -79,6 +79,9 @@ MODEL_CONFIG, MODEL_CONFIG_HELP = config_table({
 TRAIN_CONFIG, TRAIN_CONFIG_HELP = config_table({
     'train_dir': (osp.join(LOG_DIR, 'track_model_checkpoints', RUN_NAME), 'checkpoints + config JSON'),
     'seed': (123, 'graph-level random seed'),
+    'conv_algorithm': ('auto', "the embedding's stride-1 convs with >= 128 outputs in the training and validation "
+                               "graphs: 'direct' (tf.nn.conv2d), 'winograd' (embeddings/winograd.py; same values to "
+                               "float rounding) or 'auto' (per tower: direct on a GPU, winograd on a CPU; docs/speed.md)"),
     'init_checkpoint': (None, 'fine-tuning: a checkpoint prefix or run directory whose embedding AND RPN head start '
                               'this run (the optimizer state and the global step start fresh; the architecture must '
                               'match). None: random init, or the embedding only from '
@@ -300,6 +303,10 @@ TRACK_CONFIG, TRACK_CONFIG_HELP = config_table({
     'lr': (0.30, 'size update rate (multiplied by penalty * score)'),
     'min_size': (10, 'minimum target width/height in pixels after an update'),
     'fold_batch_norm': (True, 'fold BN into the embedding convs at load time (exact to float rounding, faster)'),
+    'conv_algorithm': ('auto', "the embedding's stride-1 convs with >= 128 outputs: 'winograd' (F(4x4,3x3), "
+                               "F(3x3,5x5) minimal filtering, embeddings/winograd.py; same values to float rounding, "
+                               "faster on a CPU), 'direct' (tf.nn.conv2d) or 'auto' (direct when TF sees a GPU, else "
+                               "winograd)"),
     'search_head': ('model', "'model' (rpn_config's, as exported), 'fused', 'separate' or 'auto': the faster on this "
                              "machine, measured once and cached (inference/speed_choice.py)"),
     'speed_cache': ('', "JSON file of the 'auto' choices ('': $XDG_CACHE_HOME or ~/.cache, siamrpn-tf/)"),

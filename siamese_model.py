@@ -149,12 +149,18 @@ class SiameseModel(object):
         self.build_instance_embeddings(reuse=True)
 
     def _embed(self, images, reuse):
-        """Runs the shared embedding on [B, s, s, 3] images."""
+        """Runs the shared embedding on [B, s, s, 3] images (stride-1 convs by train_config['conv_algorithm'] when
+        training or validating; inference graphs set it around the model, inference_wrapper.py)."""
         config = self.model_config['embed_config']
         arg_scope = siamrpn_alexnet_arg_scope(config, trainable=config['train_embedding'],
                                               is_training=self.is_training(), defer_bn_updates=self.defer_bn_updates)
-        with slim.arg_scope(arg_scope):
-            embeds, _ = siamrpn_alexnet(images, config['width_multiplier'], self.frozen_layers, reuse=reuse)
+        algorithm = {}
+        if self.mode != 'inference':  # 'auto' is resolved per tower (training/towers.py); built outside them: direct
+            option = self.train_config['conv_algorithm']
+            algorithm['conv_algorithm'] = 'direct' if option == 'auto' else option
+        with slim.arg_scope(arg_scope):  # inference graphs set conv_algorithm around the model (inference_wrapper)
+            embeds, _ = siamrpn_alexnet(images, config['width_multiplier'], self.frozen_layers, reuse=reuse,
+                                        **algorithm)
         return embeds
 
     def build_exemplar_embeddings(self, reuse=False):

@@ -25,8 +25,10 @@ Columns (workers):
 Cases per TF column and search size X (head = 'fused', the default one 6x6 conv, or 'separate'):
   template/<head>    the template step (exemplar crop -> stored template tensors), once per video
   network/<head>/X   the track step alone, as the tracker runs it (BN folded into constant convs,
-                     TRACK_CONFIG['fold_batch_norm']): one session.run on a ready uint8 search crop -> scores, boxes
-  network/<head>/X/unfolded   the same with the training graph's conv + BN layers (the BN-folding lever)
+                     TRACK_CONFIG['fold_batch_norm']; conv2-conv5 by TRACK_CONFIG['conv_algorithm'], Winograd on
+                     a CPU by default): one session.run on a ready uint8 search crop -> scores, boxes
+  network/<head>/X/direct     the same with tf.nn.conv2d for every conv (the Winograd lever)
+  network/<head>/X/unfolded   the training graph's conv + BN layers, direct convs (the BN-folding lever)
   fed/X              the default head with its template tensors fed each frame instead of read from variables
   crop/X             DaSiamRPN's crop + resize of the search region from a 1280x720 frame
   post/X             penalties, window, best anchor and state update (numpy)
@@ -60,7 +62,8 @@ from benchmarks import harness  # noqa: E402
 from benchmarks.peer_networks import HEADS, protocol_stream, serve  # noqa: E402
 
 MATMUL_SIDE = 2048
-FOLDS = (('', True), ('/unfolded', False))  # case suffix, fold_batch_norm
+# case suffix, fold_batch_norm, conv_algorithm (None: TRACK_CONFIG's, the tracker's default)
+VARIANTS = (('', True, None), ('/direct', True, 'direct'), ('/unfolded', False, 'direct'))
 NETWORK_UPDATE_NOISE = 0.05  # paired network/update ratios up to 1.05 were seen on 2 loaded cores (load 3-5)
 
 
@@ -73,6 +76,7 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
     import configuration
     from embeddings import siamrpn_alexnet
     from inference.inference_wrapper import WrapperBackend
+    from inference.speed_choice import conv_algorithm
     from inference.subwindow import get_subwindow
     from inference.tracker import SiamRPNTracker, select_target
     from utils import runtime
@@ -87,9 +91,10 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
     for head in HEADS:
         config = copy.deepcopy(model_config)
         config['rpn_config']['fused_search_head'] = head == 'fused'
-        for suffix, fold in FOLDS:
-            backends[head, suffix] = WrapperBackend.from_checkpoint(config, path, sizes, session_config,
-                                                                    fold_batch_norm=fold)
+        for suffix, fold, algorithm in VARIANTS:
+            backends[head, suffix] = WrapperBackend.from_checkpoint(
+                config, path, sizes, session_config, fold_batch_norm=fold,
+                conv_algorithm=algorithm or conv_algorithm(configuration.TRACK_CONFIG))
         for size in sizes:
             track_config = configuration.track_config_for('otb')
             track_config.update(instance_size=size, adaptive=False)
@@ -116,7 +121,7 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
         cases['post/%d' % size] = lambda s=scores, b=boxes, t=tracker, x=size: select_target(
             s, b, t.windows[x], pos, target, scale_z, t.config)
         for head in HEADS:
-            for suffix, _ in FOLDS:
+            for suffix, _, _ in VARIANTS:
                 cases['network/%s/%d%s' % (head, size, suffix)] = lambda b=backends[head, suffix], c=crop: b.detect(c)
 
             def update(t=trackers[head, size]):
@@ -158,6 +163,7 @@ def tf_cases(checkpoint_dir, sizes, threads, dump=None):
     build = runtime.tensorflow_build()
     info = {'backend': '%s %s' % (build['name'], build['version']), 'build': build,
             'threading': runtime.describe(session_config), 'default_head': default_head,
+            'conv_algorithm': conv_algorithm(configuration.TRACK_CONFIG),
             'tensorflow': runtime.describe(session_config)}
     return cases, info
 
@@ -314,7 +320,7 @@ def report(args, workers, times, flops, load_before, load_after):
                     cells.append('%.2f | %.2f | %.2f' % (value, value / reference[size],
                                                          paired_ratio(times[worker.label, case], ours)))
                 name = worker.label + (' ' + variant.replace('torch_', '') if variant.startswith('torch_') else '')
-                name += ' (BN not folded)' if variant == 'unfolded' else ''
+                name += {'unfolded': ' (BN not folded, direct convs)', 'direct': ' (direct convs)'}.get(variant, '')
                 print('| %s | %s | %s |' % (name, head, ' | '.join(cells)))
 
     print('\n## harness check: network <= update (update contains the network step); paired = median over rounds of '
@@ -332,9 +338,9 @@ def report(args, workers, times, flops, load_before, load_after):
     peers = [w for w in workers if 'build' not in w.info]
     if peers:
         ours = tf_workers[0]
-        print('\n## ours (%s, %s head, BN folded) against the peers on the same weights: speed-up = peer ms / ours '
-              'ms, each peer at its fastest variant and head (> 1: ours is faster)' % (ours.label,
-                                                                                       ours.info['default_head']))
+        print('\n## ours (%s, %s head, BN folded, %s convs) against the peers on the same weights: speed-up = peer '
+              'ms / ours ms, each peer at its fastest variant and head (> 1: ours is faster)'
+              % (ours.label, ours.info['default_head'], ours.info['conv_algorithm']))
         header = ['search', 'ours ms']
         for worker in peers:
             header += ['%s ms' % worker.label, 'speed-up', 'paired']

@@ -13,6 +13,9 @@ other processes spreads evenly over them (medians over --runs rounds after --war
              dequeue, then feed the step, exactly as the training loop does (data wait + compute)
   conv2d     `constant` with rpn_config.template_conv 'conv2d' (slim conv2d for conv_cls1/conv_r1): the default
              before the matmul template convs
+  direct / winograd   `constant` with train_config.conv_algorithm 'direct' / 'winograd' (conv2-conv5 as Winograd
+             convolutions from 128 outputs, embeddings/winograd.py); TRAIN_CONFIG's 'auto' is 'winograd' on these CPU
+             towers, so `constant` is the winograd one and `direct` is run by default
   earlier    a re-creation of the earlier TF port's (Jiangfeng-Xiong/SiamRPN-TF) training graph on the same network
              and train op: conv2d template convs, a tf.map_fn per-pair correlation (as here), and targets assigned in
              numpy by tf.py_func per pair inside tf.map_fn (its `get_rpn_label` approach; `numpy_targets` below is
@@ -51,7 +54,7 @@ from utils.box_coding import encode  # noqa: E402
 from utils.box_utils import iou_cxcywh  # noqa: E402
 from utils.target_assignment import IGNORE, NEGATIVE, POSITIVE  # noqa: E402
 
-VARIANTS = ('constant', 'reader', 'conv2d', 'earlier')
+VARIANTS = ('constant', 'reader', 'conv2d', 'earlier', 'direct', 'winograd')
 
 
 def numpy_targets(anchors, gt_box, is_negative, target_config, rng):
@@ -203,6 +206,8 @@ def build_variant(name, model_config, train_config, fixed):
     config = copy.deepcopy(model_config)
     if name in ('conv2d', 'earlier'):
         config['rpn_config']['template_conv'] = 'conv2d'
+    if name in ('direct', 'winograd'):
+        train_config = dict(train_config, conv_algorithm=name)
     return Variant(name, config, train_config, None if name == 'reader' else fixed)
 
 
@@ -280,7 +285,9 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=30, help='timed rounds')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
     parser.add_argument('--width', type=float, default=1.0, help='width multiplier (RPN channels 256 * width)')
-    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=VARIANTS)
+    other = 'winograd' if configuration.TRAIN_CONFIG['conv_algorithm'] == 'direct' else 'direct'  # auto: CPU winograd
+    parser.add_argument('--variants', nargs='+', choices=VARIANTS,
+                        default=[v for v in VARIANTS if v not in ('direct', 'winograd')] + [other])
     parser.add_argument('--reader-batches', type=int, default=20, help='batches dequeued to time the reader alone')
     parser.add_argument('--root', default=configuration.TRAIN_CONFIG['synthetic_data_config']['root_dir'],
                         help='synthetic dataset folder (built when missing)')

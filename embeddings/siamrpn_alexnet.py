@@ -31,6 +31,8 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from embeddings import winograd
+
 slim = tf.contrib.slim
 
 BN_STATISTICS = 'bn_batch_statistics'  # collection of BatchStatistics recorded by batch_norm(defer_updates=True)
@@ -163,7 +165,7 @@ def siamrpn_alexnet_arg_scope(embed_config, trainable=True, is_training=False, d
     regularizer = None
     if embed_config['weight_decay'] and trainable:
         regularizer = slim.l2_regularizer(embed_config['weight_decay'])
-    with slim.arg_scope([slim.conv2d],
+    with slim.arg_scope([slim.conv2d, winograd_conv],
                         weights_initializer=weights_initializer(embed_config['init_method']),
                         weights_regularizer=regularizer,
                         biases_initializer=tf.zeros_initializer(),
@@ -213,21 +215,70 @@ def fold_batch_norm_arrays(values, width_multiplier, epsilon, scope='siamrpn_ale
     return folded
 
 
-def folded_conv_constants(folded, scope='siamrpn_alexnet'):
+CONV_ALGORITHMS = ('direct', 'winograd')
+
+
+def check_conv_algorithm(conv_algorithm):
+    """Raises ValueError unless `conv_algorithm` is one of CONV_ALGORITHMS."""
+    if conv_algorithm not in CONV_ALGORITHMS:
+        raise ValueError('conv_algorithm must be one of %s, got %r' % (CONV_ALGORITHMS, conv_algorithm))
+
+
+def winograd_layers(width_multiplier):
+    """The layers `conv_algorithm='winograd'` computes with Winograd at a width: the stride-1 ones (conv2-conv5) with
+    at least winograd.MIN_OUTPUT_CHANNELS outputs, e.g. all four at width 1, none at 0.25."""
+    return tuple(name for name, stride, out in zip(LAYERS, _STRIDES, scaled_channels(width_multiplier))
+                 if stride == 1 and out >= winograd.MIN_OUTPUT_CHANNELS)
+
+
+def folded_conv_constants(folded, scope='siamrpn_alexnet', conv_algorithm='direct'):
     """{layer: (weights, biases)} arrays (fold_batch_norm_arrays) -> the same as constants of the default graph,
     named `<scope>/<layer>/folded/{weights, biases}`; made once per graph and shared by every embedding call.
-    Constant filters let oneDNN keep them in its blocked layout instead of reordering them every run."""
+    Constant filters let oneDNN keep them in its blocked layout instead of reordering them every run. With
+    conv_algorithm='winograd' the weights of the layers `winograd_layers` names are WinogradFilters, transformed
+    here in numpy (embeddings/winograd.py), and `siamrpn_alexnet` runs them as Winograd convolutions."""
+    check_conv_algorithm(conv_algorithm)
     constants = {}
     with tf.name_scope(scope + '_folded/'):
         for name, (weights, biases) in folded.items():
             with tf.name_scope(name):
-                constants[name] = (tf.constant(weights, name='weights'), tf.constant(biases, name='biases'))
+                if (conv_algorithm == 'winograd' and _STRIDES[LAYERS.index(name)] == 1
+                        and weights.shape[3] >= winograd.MIN_OUTPUT_CHANNELS):
+                    filters = winograd.transform_filters(weights, winograd.OUTPUT_TILES[weights.shape[0]])
+                    weights = filters._replace(transformed=tf.constant(filters.transformed, name='winograd_weights'))
+                else:
+                    weights = tf.constant(weights, name='weights')
+                constants[name] = (weights, tf.constant(biases, name='biases'))
     return constants
+
+
+def _folded_conv(inputs, weights, stride):
+    """The conv of a folded layer: Winograd for WinogradFilters, else tf.nn.conv2d (VALID)."""
+    if isinstance(weights, winograd.WinogradFilters):
+        return winograd.conv2d(inputs, weights)
+    return tf.nn.conv2d(inputs, weights, [1, stride, stride, 1], 'VALID')
+
+
+@slim.add_arg_scope
+def winograd_conv(inputs, num_outputs, kernel_size, weights_initializer=None, weights_regularizer=None,
+                  biases_initializer=tf.zeros_initializer(), trainable=True, scope=None, **unused):
+    """A VALID stride-1 conv + bias with slim.conv2d's variables (`<scope>/weights` HWIO, `<scope>/biases`, model
+    variables, same initializers and regularizer), computed with Winograd from the weights transformed in the graph.
+    Takes slim.conv2d's arg_scope arguments (padding and activation_fn are VALID and None here and ignored)."""
+    with tf.variable_scope(scope, 'Conv', [inputs]):
+        cin = inputs.get_shape()[-1].value
+        weights = slim.model_variable('weights', shape=[kernel_size, kernel_size, cin, num_outputs],
+                                      initializer=weights_initializer, regularizer=weights_regularizer,
+                                      trainable=trainable)
+        biases = slim.model_variable('biases', shape=[num_outputs], initializer=biases_initializer,
+                                     trainable=trainable)
+        filters = winograd.transform_filters_tf(weights, winograd.OUTPUT_TILES[kernel_size])
+        return tf.nn.bias_add(winograd.conv2d(inputs, filters), biases)
 
 
 @slim.add_arg_scope
 def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, scope='siamrpn_alexnet',
-                    folded_convs=None):
+                    folded_convs=None, conv_algorithm='direct'):
     """Embeds images with the SiamRPN AlexNet; call it inside `siamrpn_alexnet_arg_scope`.
 
     Args:
@@ -237,9 +288,13 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
       reuse: reuse the variables of an earlier call.
       folded_convs: inference only: {layer: (weights, biases)} of the convs with BN folded in (tensors, e.g. the
           constants of `folded_conv_constants`); then no variables are created (module docstring).
+      conv_algorithm: 'direct' (tf.nn.conv2d) or 'winograd' (the stride-1 layers with at least 128 outputs,
+          `winograd_layers`, as Winograd convolutions from the same variables: embeddings/winograd.py; same values up
+          to float rounding). Folded layers follow their weights' type instead (folded_conv_constants').
     Returns:
       features [B, h, w, channels[-1]] (127 -> 6x6, 255 -> 22x22, 271 -> 24x24) and a dict of per-layer outputs.
     """
+    check_conv_algorithm(conv_algorithm)
     unknown = set(frozen_layers) - set(LAYERS)
     if unknown:
         raise ValueError('unknown frozen layers %s: expected names from %s' % (sorted(unknown), LAYERS))
@@ -252,7 +307,7 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
             if folded_convs is not None:
                 with tf.variable_scope(name):
                     weights, biases = folded_convs[name]
-                    net = tf.nn.bias_add(tf.nn.conv2d(net, weights, [1, stride, stride, 1], 'VALID'), biases)
+                    net = tf.nn.bias_add(_folded_conv(net, weights, stride), biases)
                     net = tf.nn.relu(net) if relu else net
                     if pool:
                         net = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID', scope='pool')
@@ -260,7 +315,10 @@ def siamrpn_alexnet(inputs, width_multiplier=1.0, frozen_layers=(), reuse=None, 
                 continue
             with tf.variable_scope(name):
                 frozen = {} if name not in frozen_layers else {'trainable': False, 'weights_regularizer': None}
-                net = slim.conv2d(net, out, [kernel, kernel], stride=stride, scope='conv', **frozen)
+                if conv_algorithm == 'winograd' and name in winograd_layers(width_multiplier):
+                    net = winograd_conv(net, out, kernel, scope='conv', **frozen)
+                else:
+                    net = slim.conv2d(net, out, [kernel, kernel], stride=stride, scope='conv', **frozen)
                 bn_frozen = {} if name not in frozen_layers else {'trainable': False, 'is_training': False}
                 net = batch_norm(net, scope='BatchNorm', **bn_frozen)
                 if pool:

@@ -18,6 +18,7 @@ import tensorflow as tf
 from inference.exported import (FORMAT, MANIFEST, SAVED_MODEL_DIR, SAVED_MODEL_TAGS, TEMPLATE, VERSION, graph_file,
                                 op_name, search_head, sha256_file, track_key)
 from inference.inference_wrapper import load_wrapper
+from inference.speed_choice import conv_algorithm
 from inference.tracker import required_instance_sizes, resolve_track_config
 from utils.anchors import score_size
 from utils.checkpoints import checkpoint_step, read_configs, resolve_checkpoint
@@ -75,7 +76,8 @@ def export_inference_graph(checkpoint_dir, output_dir, checkpoint_path=None, ins
             raise ValueError('cannot export search size %d: %s' % (size, error))
     _check_output_dir(output_dir, overwrite)
     wrapper, session = load_wrapper(model_config, path, sizes, kernels='inputs', session_config=session_config,
-                                    fold_batch_norm=config['fold_batch_norm'])  # as the Python tracker computes
+                                    fold_batch_norm=config['fold_batch_norm'],
+                                    conv_algorithm=conv_algorithm(config))  # as the Python tracker computes
     with session, atomic_directory(output_dir, overwrite=overwrite) as staging:
         graphs = write_frozen_graphs(wrapper, session, staging)
         signatures = write_saved_model(wrapper, session, os.path.join(staging, SAVED_MODEL_DIR))
@@ -178,6 +180,7 @@ def build_manifest(wrapper, graphs, signatures, model_config, track_config, chec
         'instance_sizes': list(wrapper.instance_sizes),
         'num_anchors': wrapper.num_anchors,
         'search_head': search_head(wrapper.template),
+        'conv_algorithm': wrapper.conv_algorithm,
         'anchors': {'stride': model_config['embed_config']['stride'], 'ratios': rpn['anchor_ratios'],
                     'scales': rpn['anchor_scales'],
                     'order': 'n = (y * S + x) * k + a: score-map row y, column x, anchor a (ratio-major, then scale)',

@@ -37,7 +37,8 @@ import collections
 
 import tensorflow as tf
 
-from embeddings.siamrpn_alexnet import fold_batch_norm_arrays, folded_conv_constants, siamrpn_alexnet
+from embeddings.siamrpn_alexnet import (check_conv_algorithm, fold_batch_norm_arrays, folded_conv_constants,
+                                        siamrpn_alexnet)
 from inference.exported import op_name, template_tensor_names, track_tensor_names
 from inference.subwindow import batch_of_one
 from siamese_model import SiameseModel
@@ -53,7 +54,8 @@ KERNEL_MODES = ('variables', 'inputs')
 class InferenceWrapper(object):
     """Builds and runs the template and track steps of the tracker."""
 
-    def __init__(self, model_config, instance_sizes=(271,), kernels='variables', folded_from=None):
+    def __init__(self, model_config, instance_sizes=(271,), kernels='variables', folded_from=None,
+                 conv_algorithm='direct'):
         """
         Args:
           model_config: MODEL_CONFIG (as saved in a checkpoint directory).
@@ -63,6 +65,8 @@ class InferenceWrapper(object):
             steps take them as placeholders, all under the export tensor names).
           folded_from: a checkpoint prefix: build the embedding with BN folded into constant convs from its values
             (the tracker's graph, and the exports' when the exported track config folds BN).
+          conv_algorithm: 'direct' or 'winograd': how the embedding's stride-1 convs are computed
+            (embeddings/siamrpn_alexnet.py; TRACK_CONFIG['conv_algorithm']).
         """
         if not instance_sizes:
             raise ValueError('instance_sizes must name at least one search size')
@@ -73,6 +77,8 @@ class InferenceWrapper(object):
         self.exemplar_size = model_config['z_image_size']
         self.kernel_mode = kernels
         self.folded_from = folded_from
+        check_conv_algorithm(conv_algorithm)
+        self.conv_algorithm = conv_algorithm
         self.models = {}
         self.fed_template = None
 
@@ -82,8 +88,9 @@ class InferenceWrapper(object):
         self._build_placeholders()
         folded = None
         if self.folded_from is not None:
-            folded = folded_conv_constants(read_folded_convs(self.folded_from, self.model_config))
-        with slim.arg_scope([siamrpn_alexnet], folded_convs=folded):
+            folded = folded_conv_constants(read_folded_convs(self.folded_from, self.model_config),
+                                           conv_algorithm=self.conv_algorithm)
+        with slim.arg_scope([siamrpn_alexnet], folded_convs=folded, conv_algorithm=self.conv_algorithm):
             for index, size in enumerate(self.instance_sizes):
                 model = SiameseModel(self.model_config, mode='inference', instance_size=size,
                                      inputs={'exemplar': self.exemplar_input, 'instance': self.instance_inputs[size]})
@@ -202,15 +209,16 @@ def read_folded_convs(checkpoint_path, model_config):
 
 
 def load_wrapper(model_config, checkpoint_path, instance_sizes, kernels='variables', session_config=None,
-                 fold_batch_norm=True):
+                 fold_batch_norm=True, conv_algorithm='direct'):
     """Builds an InferenceWrapper in a new graph and restores `checkpoint_path` into a new session ->
     (wrapper, session); the session is closed again if restoring fails. The session's threading is
     utils.runtime.session_config's unless `session_config` sets it; fold_batch_norm folds the embedding's BN into
-    constant convs from the same checkpoint."""
+    constant convs from the same checkpoint; conv_algorithm ('direct' or 'winograd') computes its stride-1 convs."""
     graph = tf.Graph()
     with graph.as_default():
         wrapper = InferenceWrapper(model_config, instance_sizes, kernels=kernels,
-                                   folded_from=checkpoint_path if fold_batch_norm else None).build_graph()
+                                   folded_from=checkpoint_path if fold_batch_norm else None,
+                                   conv_algorithm=conv_algorithm).build_graph()
     session = tf.Session(graph=graph, config=runtime.session_config(base=session_config))
     try:
         with graph.as_default():
@@ -242,11 +250,11 @@ class WrapperBackend(object):
 
     @classmethod
     def from_checkpoint(cls, model_config, checkpoint_path, instance_sizes, session_config=None,
-                        fold_batch_norm=True):
-        """Builds the graph for `instance_sizes` (BN folded into the convs with fold_batch_norm), restores the
-        checkpoint prefix and finalizes the graph."""
+                        fold_batch_norm=True, conv_algorithm='direct'):
+        """Builds the graph for `instance_sizes` (BN folded into the convs with fold_batch_norm; stride-1 convs by
+        conv_algorithm), restores the checkpoint prefix and finalizes the graph."""
         wrapper, session = load_wrapper(model_config, checkpoint_path, instance_sizes, session_config=session_config,
-                                        fold_batch_norm=fold_batch_norm)
+                                        fold_batch_norm=fold_batch_norm, conv_algorithm=conv_algorithm)
         session.graph.finalize()
         return cls(wrapper, session, owns_session=True)
 

@@ -18,7 +18,7 @@ $XDG_CACHE_HOME), written atomically under a lock:
                                        "rounds": 8, "load_average": "..."}}}
 The key holds everything the choice depends on: the CPU model and its vector-unit flags, the TF build (name,
 version, oneDNN), the threading in effect (intra-op threads, OMP_NUM_THREADS, KMP_BLOCKTIME, KMP_AFFINITY), and the
-network (width, feature_out, anchors, search size, BN folding); its id is a hash of it. A key seen before reuses the
+network (width, feature_out, anchors, search size, BN folding, conv algorithm); its id is a hash of it. A key seen before reuses the
 entry (logged); a file that is not a valid cache is logged with the reason and replaced by a new measurement.
 Timings made while other processes load the cores are noisy: delete the entry (or the file) to measure again on
 an idle machine, or set 'search_head' explicitly.
@@ -31,6 +31,7 @@ import os
 
 import numpy as np
 
+import configuration
 from utils import runtime
 from utils.io_utils import file_lock, write_json
 
@@ -52,7 +53,8 @@ def default_cache_path():
     return os.path.join(root, 'siamrpn-tf', 'speed_choices.json')
 
 
-def choice_key(model_config, instance_size, fold_batch_norm, threads=None, cpuinfo=None, build=None):
+def choice_key(model_config, instance_size, fold_batch_norm, threads=None, cpuinfo=None, build=None,
+               conv_algorithm='direct'):
     """The dict a choice depends on (module docstring); `cpuinfo` (runtime.parse_cpuinfo) and `build`
     (runtime.tensorflow_build) default to this machine's."""
     cpu = runtime.read_cpuinfo() if cpuinfo is None else cpuinfo
@@ -66,7 +68,8 @@ def choice_key(model_config, instance_size, fold_batch_norm, threads=None, cpuin
         'openmp': {name: os.environ.get(name, '') for name in ('OMP_NUM_THREADS', 'KMP_BLOCKTIME', 'KMP_AFFINITY')},
         'network': {'width_multiplier': embed['width_multiplier'], 'feature_out': rpn['feature_out'],
                     'anchors': [list(rpn['anchor_ratios']), list(rpn['anchor_scales'])],
-                    'instance_size': int(instance_size), 'fold_batch_norm': bool(fold_batch_norm)},
+                    'instance_size': int(instance_size), 'fold_batch_norm': bool(fold_batch_norm),
+                    'conv_algorithm': conv_algorithm},
     }
 
 
@@ -166,18 +169,35 @@ def _head_config(model_config, head):
     return config
 
 
+CONV_ALGORITHM_OPTIONS = ('auto', 'direct', 'winograd')
+
+
+def conv_algorithm(track_config, gpus=None):
+    """The embedding's conv algorithm from track_config's 'conv_algorithm' (TRACK_CONFIG's default when a hand-made
+    config lacks it): 'auto' is 'direct' when TensorFlow sees a GPU (`gpus`, default probed; cuDNN picks its own
+    algorithms) and 'winograd' on a CPU; 'direct' and 'winograd' stay. ValueError names any other value."""
+    option = track_config.get('conv_algorithm', configuration.TRACK_CONFIG['conv_algorithm'])
+    if option not in CONV_ALGORITHM_OPTIONS:
+        raise ValueError("track_config['conv_algorithm'] must be one of %s, got %r" % (CONV_ALGORITHM_OPTIONS, option))
+    if option != 'auto':
+        return option
+    return 'direct' if (runtime.tensorflow_gpus() if gpus is None else gpus) else 'winograd'
+
+
 def tracker_backend(model_config, checkpoint_path, track_config, instance_sizes, session_config=None, rounds=8):
-    """The tracker's WrapperBackend for `instance_sizes` with track_config's 'fold_batch_norm' and 'search_head'
+    """The tracker's WrapperBackend for `instance_sizes` with track_config's 'fold_batch_norm', 'conv_algorithm' and
+    'search_head'
     ('auto': the cached or measured choice for this machine, at track_config['instance_size']) -> (backend,
     {'search_head': head, 'source': 'config' / 'model' / 'cache' / 'measured', 'entry': cache entry or None})."""
     from inference.inference_wrapper import WrapperBackend
     option, fold = track_config['search_head'], bool(track_config['fold_batch_norm'])
+    algorithm = conv_algorithm(track_config)
     if option not in SEARCH_HEAD_OPTIONS:
         raise ValueError("track_config['search_head'] must be one of %s, got %r" % (SEARCH_HEAD_OPTIONS, option))
 
     def build(head):
         return WrapperBackend.from_checkpoint(_head_config(model_config, head), checkpoint_path, instance_sizes,
-                                              session_config, fold_batch_norm=fold)
+                                              session_config, fold_batch_norm=fold, conv_algorithm=algorithm)
 
     if option == 'model':
         head = 'fused' if model_config['rpn_config']['fused_search_head'] else 'separate'
@@ -185,7 +205,8 @@ def tracker_backend(model_config, checkpoint_path, track_config, instance_sizes,
     if option in HEADS:
         return build(option), {'search_head': option, 'source': 'config', 'entry': None}
     config = runtime.session_config(base=session_config)
-    key = choice_key(model_config, track_config['instance_size'], fold, config.intra_op_parallelism_threads)
+    key = choice_key(model_config, track_config['instance_size'], fold, config.intra_op_parallelism_threads,
+                     conv_algorithm=algorithm)
     built = {}
 
     def measure():

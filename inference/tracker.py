@@ -75,8 +75,9 @@ class SiamRPNTracker(object):
     def from_checkpoint(cls, checkpoint_dir, checkpoint_path=None, track_config=None, preset=None, name=None,
                         session_config=None):
         """Builds the graph from a checkpoint directory's configs and restores its weights. The track config's
-        'fold_batch_norm' and 'search_head' pick the network variant (inference/speed_choice.py: 'auto' measures the
-        search heads once per machine and caches the choice); `speed_choice` on the tracker says which and why.
+        'fold_batch_norm', 'conv_algorithm' and 'search_head' pick the network variant (inference/speed_choice.py:
+        'auto' measures the search heads once per machine and caches the choice); `speed_choice` on the tracker says
+        which head and why.
 
         Args:
           checkpoint_dir: directory with a TF checkpoint and model_config.json (track_config.json optional).

@@ -43,7 +43,7 @@ from training.report import StepReport, due, format_duration, log_stage
 from training.run_config import (check_init_configs, check_resume_configs, check_train_config, resolve_data,
                                  steps_per_epoch, total_steps)
 from training.stage_graph import build_stage_graph, close_loaders
-from training.towers import num_cpu_devices, resolve_devices
+from training.towers import conv_algorithm_for_device, num_cpu_devices, resolve_devices
 from training.validation import validate
 from utils import runtime
 from utils.checkpoints import CHECKPOINT_PREFIX, checkpoint_step, write_configs
@@ -135,6 +135,9 @@ def train(model_config, train_config, track_config, session_config=None):
                 train_config['train_data_config']['batch_size'] * run.batches_per_step, ', '.join(devices),
                 variable_device, embed['width_multiplier'], model_config['rpn_config']['feature_out'],
                 train_config['optimizer_config']['optimizer'], len(stages))
+    logger.info('embedding convs: %s (train_config.conv_algorithm %r; Winograd only for layers with >= 128 outputs)',
+                ', '.join('%s %s' % (d, conv_algorithm_for_device(train_config['conv_algorithm'], d)) for d in devices),
+                train_config['conv_algorithm'])
     if latest:
         logger.info('resuming from %s (global step %d)', latest, step)
     elif step:

@@ -9,7 +9,7 @@ import tensorflow as tf
 from datasets.dataloader import DataLoader
 from siamese_model import SiameseModel
 from training import summaries
-from training.towers import tower_device_setter
+from training.towers import conv_algorithm_for_device, tower_device_setter
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ def build_validation(model_config, train_config, device, variable_device):
                         exemplar_size=model_config['z_image_size'], instance_size=model_config['x_image_size'])
     loader.build()
     with tf.device(tower_device_setter(device, variable_device)), tf.name_scope('validation_model'):
-        model = SiameseModel(model_config, train_config, 'validation', inputs=loader.get_one_batch(),
+        config = dict(train_config, conv_algorithm=conv_algorithm_for_device(train_config['conv_algorithm'], device))
+        model = SiameseModel(model_config, config, 'validation', inputs=loader.get_one_batch(),
                              seed=train_config['seed'])
         model.build(reuse=True)
     return loader, model

@@ -9,7 +9,7 @@ import tensorflow as tf
 import configuration
 from embeddings.siamrpn_alexnet import (BN_STATISTICS, LAYERS, batch_norm, fold_batch_norm_arrays,
                                         folded_conv_constants, moving_average_updates, scaled_channels,
-                                        siamrpn_alexnet, siamrpn_alexnet_arg_scope)
+                                        siamrpn_alexnet, siamrpn_alexnet_arg_scope, winograd_layers)
 from siamese_model import SiameseModel
 
 slim = tf.contrib.slim
@@ -145,10 +145,11 @@ def test_fold_batch_norm_arrays_names_missing_and_misshapen_values():
         fold_batch_norm_arrays(values, 0.5, 1e-3)
 
 
-def test_folded_embedding_equals_conv_bn_embedding(graph):
-    """The embedding with BN folded into constant convs (ReLU before the pools) gives the conv + BN + pool + ReLU
-    embedding's features to 1e-4 relative, on 127 and 143 images; it creates no variables."""
-    width = 0.25
+@pytest.mark.parametrize('conv_algorithm, width', [('direct', 0.25), ('winograd', 0.5)])
+def test_folded_embedding_equals_conv_bn_embedding(graph, conv_algorithm, width):
+    """The embedding with BN folded into constant convs (ReLU before the pools; stride-1 convs direct, or Winograd at
+    width 0.5, where conv2-conv5 have >= 128 outputs) gives the conv + BN + pool + ReLU embedding's features to 1e-4
+    relative, on 127 and 143 images; it creates no variables."""
     values = _random_embedding_values(np.random.RandomState(2), width)
     config = dict(configuration.MODEL_CONFIG['embed_config'])
     images = {size: tf.constant(np.random.RandomState(size).uniform(0, 255, (2, size, size, 3)), tf.float32)
@@ -156,7 +157,8 @@ def test_folded_embedding_equals_conv_bn_embedding(graph):
     with slim.arg_scope(siamrpn_alexnet_arg_scope(config, is_training=False)):
         reference = {size: siamrpn_alexnet(image, width, reuse=size != 127)[0] for size, image in images.items()}
     variables = tf.global_variables()
-    constants = folded_conv_constants(fold_batch_norm_arrays(values, width, config['bn_epsilon']))
+    constants = folded_conv_constants(fold_batch_norm_arrays(values, width, config['bn_epsilon']),
+                                      conv_algorithm=conv_algorithm)
     with slim.arg_scope(siamrpn_alexnet_arg_scope(config, is_training=False)):
         with slim.arg_scope([siamrpn_alexnet], folded_convs=constants):
             folded = {size: siamrpn_alexnet(image, width, scope='folded_copy')[0] for size, image in images.items()}
@@ -168,3 +170,54 @@ def test_folded_embedding_equals_conv_bn_embedding(graph):
     for size in images:
         assert got[size].shape == want[size].shape
         assert np.abs(got[size] - want[size]).max() <= 1e-4 * np.abs(want[size]).max()
+
+
+def test_winograd_embedding_has_the_direct_variables_outputs_and_gradients(graph):
+    """conv_algorithm='winograd' creates the same variables (names, shapes, regularisers, update ops) as 'direct', and
+    on the same values gives the same features and gradients to 1e-4 relative (training mode, 135 images; the conv
+    biases are left out: batch statistics cancel them, so their gradients are float rounding around 0)."""
+    width = 0.5  # conv2-conv5 have >= 128 outputs, so all four run as Winograd convolutions
+    assert winograd_layers(width) == ('conv2', 'conv3', 'conv4', 'conv5')
+    config = dict(configuration.MODEL_CONFIG['embed_config'], weight_decay=5e-4)
+    images = tf.constant(np.random.RandomState(4).uniform(0, 255, (2, 135, 135, 3)), tf.float32)
+    outputs = {}
+    for algorithm in ('direct', 'winograd'):
+        with slim.arg_scope(siamrpn_alexnet_arg_scope(config, is_training=True)):
+            outputs[algorithm] = siamrpn_alexnet(images, width, scope=algorithm, conv_algorithm=algorithm,
+                                                 frozen_layers=('conv1',))[0]
+
+    def names(collection, algorithm):
+        return sorted(v.op.name[len(algorithm):] for v in tf.get_collection(collection)
+                      if v.op.name.startswith(algorithm + '/'))
+    for collection in (tf.GraphKeys.GLOBAL_VARIABLES, tf.GraphKeys.TRAINABLE_VARIABLES, tf.GraphKeys.MODEL_VARIABLES):
+        assert names(collection, 'direct') == names(collection, 'winograd')
+    losses = {a: tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES, scope=a) for a in outputs}
+    assert len(losses['direct']) == len(losses['winograd']) == 4  # conv2-conv5 (conv1 is frozen)
+    updates = {a: len(tf.get_collection(tf.GraphKeys.UPDATE_OPS, scope=a)) for a in outputs}
+    assert updates['direct'] == updates['winograd'] == 8
+    with pytest.raises(ValueError, match='conv_algorithm'):
+        siamrpn_alexnet(images, width, scope='other', conv_algorithm='fft')
+    variables = {a: {v.op.name[len(a) + 1:]: v for v in tf.global_variables() if v.op.name.startswith(a + '/')}
+                 for a in outputs}
+    trainable = {a: sorted((v for v in tf.trainable_variables()
+                            if v.op.name.startswith(a + '/') and not v.op.name.endswith('conv/biases')),
+                           key=lambda v: v.op.name) for a in outputs}
+    projection = tf.constant(np.random.RandomState(6).randn(*outputs['direct'].get_shape().as_list()), tf.float32)
+    gradients = {a: tf.gradients(tf.reduce_sum(outputs[a] * projection), trainable[a]) for a in outputs}
+    values = _random_embedding_values(np.random.RandomState(5), width, scope='direct')
+    with tf.Session() as sess:
+        for algorithm in outputs:
+            for name, variable in variables[algorithm].items():
+                variable.load(values['direct/' + name], sess)
+        got = sess.run({'features': outputs, 'gradients': gradients})
+    want = got['features']['direct']
+    assert np.abs(got['features']['winograd'] - want).max() <= 1e-4 * np.abs(want).max()
+    for want, value in zip(got['gradients']['direct'], got['gradients']['winograd']):
+        assert np.abs(value - want).max() <= 1e-4 * np.abs(want).max()
+
+
+def test_winograd_layers_are_the_stride_1_layers_with_128_outputs_or_more():
+    """Winograd pays from 128 output channels on (docs/speed.md): none of the width-0.25 demo models' layers."""
+    assert winograd_layers(1.0) == winograd_layers(2.0) == ('conv2', 'conv3', 'conv4', 'conv5')
+    assert winograd_layers(0.25) == ()
+    assert winograd_layers(0.4) == ('conv3', 'conv4')  # outputs 102, 154, 154, 102

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import configuration
+from embeddings import winograd
 from inference.checkpoint_io import save_checkpoint_dir
 from inference.dasiamrpn_weights import (anchor_channel_order, check_state_dict, convert_state_dict, expected_shapes,
                                          infer_architecture, maps_to_dasiamrpn, template_channel_order)
@@ -50,11 +51,16 @@ def relative_error(value, reference):
     return float(np.abs(value - reference).max() / np.abs(reference).max())
 
 
-@pytest.mark.parametrize('fmt', FORMATS)
-def test_converted_graph_reproduces_the_pytorch_maps(graph, reference, converted_dirs, fmt):
-    """Score and delta maps at 271 within 1e-4 relative error (max |diff| / max |ref|), from both formats."""
+@pytest.mark.parametrize('fmt, variant', [('legacy', 'direct'), ('zip', 'direct'), ('zip', 'folded-winograd')])
+def test_converted_graph_reproduces_the_pytorch_maps(graph, reference, converted_dirs, fmt, variant, monkeypatch):
+    """Score and delta maps at 271 within 1e-4 relative error (max |diff| / max |ref|), from both formats, with the
+    training graph's layers and with the tracker's full-width graph (BN folded, Winograd convs: forced on at this
+    width, whose layers have fewer than winograd.MIN_OUTPUT_CHANNELS outputs)."""
+    monkeypatch.setattr(winograd, 'MIN_OUTPUT_CHANNELS', 1)
     config = tiny_model_config(float(reference['width_multiplier']), int(reference['feature_out']))
-    wrapper = InferenceWrapper(config, (271,)).build_graph()
+    folded = resolve_checkpoint(converted_dirs[fmt]) if variant == 'folded-winograd' else None
+    wrapper = InferenceWrapper(config, (271,), folded_from=folded,
+                               conv_algorithm='winograd' if folded else 'direct').build_graph()
     model = wrapper.models[271]
     with cpu_session(graph) as sess:
         wrapper.restore(sess, resolve_checkpoint(converted_dirs[fmt]))
@@ -64,21 +70,27 @@ def test_converted_graph_reproduces_the_pytorch_maps(graph, reference, converted
                 for crop in reference['instances']]
     score, delta = maps_to_dasiamrpn(np.concatenate([m[0] for m in maps]), np.concatenate([m[1] for m in maps]))
     errors = {'score': relative_error(score, reference['score']), 'delta': relative_error(delta, reference['delta'])}
-    print('parity %s format: max relative error score %.2e, delta %.2e' % (fmt, errors['score'], errors['delta']))
+    print('parity %s format, %s: max relative error score %.2e, delta %.2e'
+          % (fmt, variant, errors['score'], errors['delta']))
     assert score.shape == reference['score'].shape == (2, 10, 19, 19)
     assert delta.shape == reference['delta'].shape == (2, 20, 19, 19)
     assert errors['score'] <= 1e-4 and errors['delta'] <= 1e-4, errors
 
 
-@pytest.mark.parametrize('fmt', FORMATS)
-def test_converted_tracker_follows_the_reference_tracker_frame_for_frame(reference, converted_dirs, fmt):
-    """DaSiamRPN's tracking logic in PyTorch (a-major anchors, tiled window) vs this tracker, same boxes."""
+@pytest.mark.parametrize('fmt, winograd_on', [('legacy', False), ('zip', False), ('zip', True)])
+def test_converted_tracker_follows_the_reference_tracker_frame_for_frame(reference, converted_dirs, fmt, winograd_on,
+                                                                          monkeypatch):
+    """DaSiamRPN's tracking logic in PyTorch (a-major anchors, tiled window) vs this tracker, same boxes; also with
+    Winograd convs forced on at this width (the full-width tracker's graph)."""
+    if winograd_on:
+        monkeypatch.setattr(winograd, 'MIN_OUTPUT_CHANNELS', 1)
     frames = [synthetic_sequence.frame(i) for i in range(synthetic_sequence.FRAMES)]
     with SiamRPNTracker.from_checkpoint(converted_dirs[fmt], preset='otb') as tracker:
         tracker.init(frames[0], synthetic_sequence.FIRST_BOX)
         boxes = [np.array(synthetic_sequence.FIRST_BOX)] + [tracker.update(f) for f in frames[1:]]
     difference = np.abs(np.array(boxes) - reference['track_boxes']).max()
-    print('tracker parity %s format: max box difference %.2e px over %d frames' % (fmt, difference, len(boxes)))
+    print('tracker parity %s format%s: max box difference %.2e px over %d frames'
+          % (fmt, ', Winograd' if winograd_on else '', difference, len(boxes)))
     assert difference < 1e-3
 
 

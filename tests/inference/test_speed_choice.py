@@ -9,7 +9,8 @@ import os
 import pytest
 
 from inference import speed_choice
-from inference.speed_choice import SpeedCacheError, cached_choice, choice_key, key_id, read_cache, tracker_backend
+from inference.speed_choice import (SpeedCacheError, cached_choice, choice_key, conv_algorithm, key_id, read_cache,
+                                    tracker_backend)
 from utils.checkpoints import read_configs, resolve_checkpoint
 from utils.runtime import parse_cpuinfo
 
@@ -114,7 +115,8 @@ def test_tracker_backend_builds_the_named_or_cached_head(tmp_path, random_checkp
         assert (choice['search_head'], with_fused) == (expected, expected == 'fused')
     path = str(tmp_path / 'speed.json')
     from utils import runtime
-    key = choice_key(config, 271, True, runtime.session_config().intra_op_parallelism_threads)
+    key = choice_key(config, 271, True, runtime.session_config().intra_op_parallelism_threads,
+                     conv_algorithm=conv_algorithm(track))
     cached_choice(path, key, FakeMeasure({'fused': 9.0, 'separate': 5.0}))
     backend, choice = tracker_backend(config, checkpoint, dict(track, search_head='auto', speed_cache=path), (271,))
     backend.close()
@@ -122,3 +124,15 @@ def test_tracker_backend_builds_the_named_or_cached_head(tmp_path, random_checkp
     assert 'cls_kernels' in backend.wrapper.template and backend.wrapper.folded_from == checkpoint
     with pytest.raises(ValueError, match=r"track_config\['search_head'\] must be one of"):
         tracker_backend(config, checkpoint, dict(track, search_head='matmul'), (271,))
+    with pytest.raises(ValueError, match="conv_algorithm'\] must be one of .* got 'fft'"):
+        tracker_backend(config, checkpoint, dict(track, conv_algorithm='fft'), (271,))
+
+
+def test_conv_algorithm_auto_is_direct_beside_a_gpu_and_winograd_on_a_cpu():
+    """track_config 'auto' resolves by the GPUs TF sees; explicit choices stay; a config without the key gets the
+    default's resolution."""
+    assert conv_algorithm({'conv_algorithm': 'auto'}, gpus=['/physical_device:GPU:0']) == 'direct'
+    assert conv_algorithm({'conv_algorithm': 'auto'}, gpus=[]) == 'winograd'
+    assert conv_algorithm({'conv_algorithm': 'direct'}, gpus=[]) == 'direct'
+    assert conv_algorithm({'conv_algorithm': 'winograd'}, gpus=['/physical_device:GPU:0']) == 'winograd'
+    assert conv_algorithm({}, gpus=[]) == 'winograd'  # TRACK_CONFIG's 'auto' on a CPU

@@ -10,8 +10,8 @@ import configuration
 from inference.checkpoint_io import assign_values, random_values
 from tests.helpers import cpu_session, make_pairs
 from training.schedules import make_optimizer
-from training.towers import (build_towers, compute_gradients, average_gradients, num_cpu_devices, resolve_devices,
-                             split_batch)
+from training.towers import (build_towers, compute_gradients, average_gradients, conv_algorithm_for_device,
+                             num_cpu_devices, resolve_devices, split_batch)
 from training.train_op import build_train_op, nonfinite_counter
 
 
@@ -76,6 +76,32 @@ def test_gpu_towers_without_a_visible_gpu_fall_back_with_a_log_line(caplog, num_
     assert extra is None or extra in message
     caplog.clear()
     assert resolve_devices({'num_gpus': 0}, num_visible_gpus=0) == (['/cpu:0'], '/cpu:0') and not caplog.records
+
+
+def test_conv_algorithm_per_tower_device():
+    """'auto' is direct on GPU towers (cuDNN) and winograd on CPU ones; explicit choices stay; others are errors."""
+    assert conv_algorithm_for_device('auto', '/gpu:0') == conv_algorithm_for_device('auto', '/device:GPU:1') == 'direct'
+    assert conv_algorithm_for_device('auto', '/cpu:0') == conv_algorithm_for_device('auto', '/CPU:2') == 'winograd'
+    assert conv_algorithm_for_device('direct', '/cpu:0') == 'direct'
+    assert conv_algorithm_for_device('winograd', '/gpu:0') == 'winograd'
+    with pytest.raises(ValueError, match="conv_algorithm must be one of .* got 'fft'"):
+        conv_algorithm_for_device('fft', '/cpu:0')
+
+
+def test_towers_build_the_embedding_with_their_conv_algorithm(graph):
+    """At width 0.5 (conv2-conv5 have >= 128 outputs) a CPU tower under 'auto' computes them as Winograd
+    convolutions (BatchMatMul ops in the tower) and under 'direct' with Conv2D only."""
+    model_config, train_config = small_configs(width=0.5, feature_out=8)
+    for option, scope in (('auto', 'a'), ('direct', 'b')):
+        with tf.variable_scope(scope):
+            build_towers(model_config, dict(train_config, conv_algorithm=option), constant_batch(2), ['/cpu:0'],
+                         '/cpu:0', mode='validation')
+    convs = {scope: sorted({op.type for op in graph.get_operations() if op.name.startswith(scope + '/tower_0/')
+                            and '/siamrpn_alexnet/conv4/' in op.name and op.type in ('Conv2D', 'BatchMatMulV2',
+                                                                                    'BatchMatMul')})
+             for scope in ('a', 'b')}
+    assert convs['a'] and 'Conv2D' not in convs['a']
+    assert convs['b'] == ['Conv2D']
 
 
 def test_gpu_tower_placement_with_cpu_devices_standing_in(graph):
