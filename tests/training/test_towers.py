@@ -20,8 +20,9 @@ def small_configs(width=0.125, feature_out=16):
     model_config['embed_config']['width_multiplier'] = width
     model_config['rpn_config']['feature_out'] = feature_out
     train_config = copy.deepcopy(configuration.TRAIN_CONFIG)
-    # Every candidate anchor is sampled, so the random subsampling cannot make the towers differ.
-    train_config['target_config'].update(max_pos=100000, max_total=100000)
+    # Every candidate anchor is sampled (the legacy rule samples max_total - #pos negatives), so the random
+    # subsampling cannot make the towers differ.
+    train_config['target_config'].update(rule='legacy', max_pos=100000, max_total=100000)
     return model_config, train_config
 
 

@@ -11,7 +11,7 @@ from utils.anchors import generate_anchors
 from utils.box_coding import encode
 from utils.target_assignment import assign_targets, check_target_config
 
-CONFIG = configuration.TRAIN_CONFIG['target_config']
+CONFIG = dict(configuration.TRAIN_CONFIG['target_config'], rule='legacy')  # the legacy rule's tests; PYSOT below
 ANCHORS = generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], 17)
 
 
