@@ -228,11 +228,29 @@ def check_conv_algorithm(conv_algorithm):
         raise ValueError('conv_algorithm must be one of %s, got %r' % (CONV_ALGORITHMS, conv_algorithm))
 
 
+CONV_ALGORITHM_OPTIONS = ('auto',) + CONV_ALGORITHMS
+
+
+def resolve_conv_algorithm(option, on_gpu, field='conv_algorithm'):
+    """A config's conv algorithm option -> 'direct' or 'winograd': 'auto' is 'direct' when `on_gpu()` (cuDNN picks
+    its own algorithms) and 'winograd' on a CPU; 'direct' and 'winograd' stay. ValueError names `field` otherwise."""
+    if option not in CONV_ALGORITHM_OPTIONS:
+        raise ValueError('%s must be one of %s, got %r' % (field, CONV_ALGORITHM_OPTIONS, option))
+    if option != 'auto':
+        return option
+    return 'direct' if on_gpu() else 'winograd'
+
+
+def _uses_winograd(stride, out_channels):
+    """Whether conv_algorithm='winograd' computes a layer with Winograd (module docstring)."""
+    return stride == 1 and out_channels >= winograd.MIN_OUTPUT_CHANNELS
+
+
 def winograd_layers(width_multiplier):
     """The layers `conv_algorithm='winograd'` computes with Winograd at a width: the stride-1 ones (conv2-conv5) with
     at least winograd.MIN_OUTPUT_CHANNELS outputs, e.g. all four at width 1, none at 0.25."""
     return tuple(name for name, stride, out in zip(LAYERS, _STRIDES, scaled_channels(width_multiplier))
-                 if stride == 1 and out >= winograd.MIN_OUTPUT_CHANNELS)
+                 if _uses_winograd(stride, out))
 
 
 def folded_conv_constants(folded, scope='siamrpn_alexnet', conv_algorithm='direct'):
@@ -246,8 +264,7 @@ def folded_conv_constants(folded, scope='siamrpn_alexnet', conv_algorithm='direc
     with tf.name_scope(scope + '_folded/'):
         for name, (weights, biases) in folded.items():
             with tf.name_scope(name):
-                if (conv_algorithm == 'winograd' and _STRIDES[LAYERS.index(name)] == 1
-                        and weights.shape[3] >= winograd.MIN_OUTPUT_CHANNELS):
+                if conv_algorithm == 'winograd' and _uses_winograd(_STRIDES[LAYERS.index(name)], weights.shape[3]):
                     filters = winograd.transform_filters(weights, winograd.OUTPUT_TILES[weights.shape[0]])
                     weights = filters._replace(transformed=tf.constant(filters.transformed, name='winograd_weights'))
                 else:

@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 import configuration
+from embeddings.siamrpn_alexnet import resolve_conv_algorithm
 from utils import runtime
 from utils.io_utils import file_lock, write_json
 
@@ -169,19 +170,13 @@ def _head_config(model_config, head):
     return config
 
 
-CONV_ALGORITHM_OPTIONS = ('auto', 'direct', 'winograd')
-
-
 def conv_algorithm(track_config, gpus=None):
     """The embedding's conv algorithm from track_config's 'conv_algorithm' (TRACK_CONFIG's default when a hand-made
     config lacks it): 'auto' is 'direct' when TensorFlow sees a GPU (`gpus`, default probed; cuDNN picks its own
     algorithms) and 'winograd' on a CPU; 'direct' and 'winograd' stay. ValueError names any other value."""
     option = track_config.get('conv_algorithm', configuration.TRACK_CONFIG['conv_algorithm'])
-    if option not in CONV_ALGORITHM_OPTIONS:
-        raise ValueError("track_config['conv_algorithm'] must be one of %s, got %r" % (CONV_ALGORITHM_OPTIONS, option))
-    if option != 'auto':
-        return option
-    return 'direct' if (runtime.tensorflow_gpus() if gpus is None else gpus) else 'winograd'
+    return resolve_conv_algorithm(option, lambda: bool(runtime.tensorflow_gpus() if gpus is None else gpus),
+                                  "track_config['conv_algorithm']")
 
 
 def tracker_backend(model_config, checkpoint_path, track_config, instance_sizes, session_config=None, rounds=8):

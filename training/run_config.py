@@ -8,8 +8,8 @@ import logging
 import os
 
 from datasets.synthetic import build_synthetic_dataset, use_synthetic_data
+from embeddings.siamrpn_alexnet import resolve_conv_algorithm
 from training import distributed, schedules, stages as staging
-from training.towers import CONV_ALGORITHM_OPTIONS
 from utils.io_utils import read_json
 from utils.losses import check_loss_config
 from utils.target_assignment import check_target_config
@@ -35,9 +35,7 @@ def total_steps(train_config, batches_per_step=1):
 
 def check_train_config(train_config):
     """Raises ValueError naming the first bad training field (schedule, optimizer, stages, periods)."""
-    if train_config['conv_algorithm'] not in CONV_ALGORITHM_OPTIONS:
-        raise ValueError('train_config.conv_algorithm must be one of %s, got %r'
-                         % (CONV_ALGORITHM_OPTIONS, train_config['conv_algorithm']))
+    resolve_conv_algorithm(train_config['conv_algorithm'], lambda: False, 'train_config.conv_algorithm')  # a check
     data = train_config['train_data_config']
     if not (isinstance(data['batch_size'], int) and data['batch_size'] >= 1):
         raise ValueError('train_data_config.batch_size must be an integer >= 1, got %r' % data['batch_size'])

@@ -23,7 +23,7 @@ import re
 
 import tensorflow as tf
 
-from embeddings.siamrpn_alexnet import BN_STATISTICS
+from embeddings.siamrpn_alexnet import BN_STATISTICS, resolve_conv_algorithm
 from siamese_model import SiameseModel
 from utils import runtime
 
@@ -33,19 +33,13 @@ _VARIABLE_OPS = ('Variable', 'VariableV2', 'VarHandleOp', 'AutoReloadVariable')
 _DEVICE = re.compile(r'^/(?:device:)?(cpu|gpu):(\d+)$', re.IGNORECASE)
 
 
-CONV_ALGORITHM_OPTIONS = ('auto', 'direct', 'winograd')
-
-
 def conv_algorithm_for_device(option, device):
     """train_config['conv_algorithm'] for a tower on `device` ('/cpu:0', '/gpu:1', ...): 'auto' is 'direct' on a GPU
     (cuDNN chooses its own algorithms) and 'winograd' on a CPU (1.2-1.3x faster full-width steps, docs/speed.md);
     'direct' and 'winograd' stay. ValueError names any other value."""
-    if option not in CONV_ALGORITHM_OPTIONS:
-        raise ValueError('train_config.conv_algorithm must be one of %s, got %r' % (CONV_ALGORITHM_OPTIONS, option))
-    if option != 'auto':
-        return option
     match = _DEVICE.match(str(device))
-    return 'direct' if match and match.group(1).lower() == 'gpu' else 'winograd'
+    return resolve_conv_algorithm(option, lambda: bool(match) and match.group(1).lower() == 'gpu',
+                                  'train_config.conv_algorithm')
 
 
 def visible_gpus():
