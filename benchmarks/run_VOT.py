@@ -29,7 +29,6 @@ import os
 import sys
 import time
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -40,6 +39,7 @@ from metrics.report import finish_plot, legend_entries, per_sequence_lines
 from metrics.vot import (BURNIN, DEFAULT_EAO_INTERVAL, EAO_INTERVALS, FAILURE, INIT, MARKERS, SKIP_FRAMES, SKIPPED,
                          as_region, eao_interval, evaluate_supervised, region_overlap, summarize_supervised)
 from utils.box_io import axis_aligned_box, is_labelled
+from utils.image_io import read_image
 from utils.io_utils import atomic_open, write_json
 
 PROTOCOL = {
@@ -154,9 +154,7 @@ def track_supervised(tracker, sequence, skip=SKIP_FRAMES, progress=False, descri
                 trajectory[index] = np.array([SKIPPED], dtype=np.float64)
                 next_init += 1
                 continue
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise IOError('cannot read image %s' % path)
+            image = read_image(path)
             start = time.perf_counter()
             if index == next_init:
                 tracker.init(image, axis_aligned_box(regions[index]))

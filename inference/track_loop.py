@@ -2,16 +2,17 @@
 
 import time
 
-import cv2
 import numpy as np
 from tqdm import tqdm
+
+from utils.image_io import read_image
 
 
 def track_files(tracker, img_files, box, progress=False, description=None):
     """Tracks `box` (0-based x,y,w,h in the first image) through `img_files` -> (boxes [N, 4], times [N] seconds).
 
-    Images are read with cv2.imread (BGR uint8); reading is not timed, times[0] is the init call. Frame 1's box is
-    the given box. progress shows a tqdm bar named `description` (default the tracker's name).
+    Images are read by utils.image_io.read_image (BGR uint8; an unreadable or truncated file is an ImageDecodeError
+    naming it); reading is not timed, times[0] is the init call. Frame 1's box is the given box. progress shows a tqdm bar named `description` (default the tracker's name).
     """
     count = len(img_files)
     boxes = np.zeros((count, 4))
@@ -21,9 +22,7 @@ def track_files(tracker, img_files, box, progress=False, description=None):
                mininterval=0.5, dynamic_ncols=True)
     try:
         for index, path in enumerate(img_files):
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise IOError('cannot read image %s' % path)
+            image = read_image(path)
             start = time.perf_counter()
             if index == 0:
                 tracker.init(image, np.array(box, dtype=np.float64))

@@ -31,7 +31,6 @@ never selected; if none is finite the previous box is kept, so a target leaving 
 
 import os
 
-import cv2
 import numpy as np
 
 import configuration
@@ -301,11 +300,3 @@ def check_box(box, shape):
     if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
         raise ValueError('the box %s (0-based x,y,w,h) lies outside the %dx%d frame' % (box.tolist(), width, height))
     return box
-
-
-def read_image(path):
-    """cv2.imread as BGR uint8, with an error naming the file when it cannot be read."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise IOError('cannot read image %s' % path)
-    return image

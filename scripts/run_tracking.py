@@ -31,8 +31,9 @@ tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 
 import configuration  # noqa: E402
 from datasets.benchmark_sequences import load_otb_folder  # noqa: E402
-from inference.tracker import SiamRPNTracker, read_image  # noqa: E402
+from inference.tracker import SiamRPNTracker  # noqa: E402
 from utils.box_io import parse_box_string, write_otb_boxes  # noqa: E402
+from utils.image_io import read_image  # noqa: E402
 from utils.io_utils import current_umask  # noqa: E402
 from utils.runtime import device_summary  # noqa: E402
 

@@ -15,6 +15,7 @@ from datasets.benchmark_sequences import Sequence, SequenceError, load_sequences
 from metrics.vot import FAILURE, INIT, SKIPPED
 from scripts.convert_otb_dataset import convert
 from tests.sequence_fixtures import moving_boxes, write_images, write_otb_sequence
+from utils.image_io import ImageDecodeError
 
 SIZE = (96, 72)
 
@@ -88,6 +89,16 @@ def test_failures_and_reinitialisations_known_by_construction(tmp_path):
     widths = 20. + np.arange(28, 40) % 3
     assert overall['accuracy'] == pytest.approx(np.mean((widths - 2.) / (widths + 2.)), rel=1e-6)
     assert summary['trackers'][0]['sequences']['hand']['failure_frames'] == [3, 12]
+
+
+def test_a_truncated_frame_is_an_error_naming_it(tmp_path):
+    sequence = hand_built_sequence(str(tmp_path / 'hand'), frames=4)
+    with open(sequence.img_files[2], 'rb') as stream:
+        data = stream.read()
+    with open(sequence.img_files[2], 'wb') as stream:
+        stream.write(data[:len(data) // 2])
+    with pytest.raises(ImageDecodeError, match=r'00000003\.jpg: truncated JPEG'):
+        track_supervised(ScriptedTracker(sequence.gt_boxes, lost=[]), sequence)
 
 
 def test_result_files_are_checked(tmp_path):
