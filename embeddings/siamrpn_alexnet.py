@@ -222,20 +222,19 @@ def fold_batch_norm_arrays(values, width_multiplier, epsilon, scope='siamrpn_ale
 CONV_ALGORITHMS = ('direct', 'winograd')
 
 
-def check_conv_algorithm(conv_algorithm):
-    """Raises ValueError unless `conv_algorithm` is one of CONV_ALGORITHMS."""
-    if conv_algorithm not in CONV_ALGORITHMS:
-        raise ValueError('conv_algorithm must be one of %s, got %r' % (CONV_ALGORITHMS, conv_algorithm))
+CONV_ALGORITHM_OPTIONS = ('auto',) + CONV_ALGORITHMS  # a config's values ('auto' resolved by resolve_conv_algorithm)
 
 
-CONV_ALGORITHM_OPTIONS = ('auto',) + CONV_ALGORITHMS
+def check_conv_algorithm(conv_algorithm, allowed=CONV_ALGORITHMS, field='conv_algorithm'):
+    """Raises ValueError naming `field` unless `conv_algorithm` is one of `allowed`."""
+    if conv_algorithm not in allowed:
+        raise ValueError('%s must be one of %s, got %r' % (field, allowed, conv_algorithm))
 
 
 def resolve_conv_algorithm(option, on_gpu, field='conv_algorithm'):
     """A config's conv algorithm option -> 'direct' or 'winograd': 'auto' is 'direct' when `on_gpu()` (cuDNN picks
     its own algorithms) and 'winograd' on a CPU; 'direct' and 'winograd' stay. ValueError names `field` otherwise."""
-    if option not in CONV_ALGORITHM_OPTIONS:
-        raise ValueError('%s must be one of %s, got %r' % (field, CONV_ALGORITHM_OPTIONS, option))
+    check_conv_algorithm(option, CONV_ALGORITHM_OPTIONS, field)
     if option != 'auto':
         return option
     return 'direct' if on_gpu() else 'winograd'

@@ -12,7 +12,8 @@ def track_files(tracker, img_files, box, progress=False, description=None):
     """Tracks `box` (0-based x,y,w,h in the first image) through `img_files` -> (boxes [N, 4], times [N] seconds).
 
     Images are read by utils.image_io.read_image (BGR uint8; an unreadable or truncated file is an ImageDecodeError
-    naming it); reading is not timed, times[0] is the init call. Frame 1's box is the given box. progress shows a tqdm bar named `description` (default the tracker's name).
+    naming it); reading is not timed, times[0] is the init call. Frame 1's box is the given box. progress shows a
+    tqdm bar named `description` (default the tracker's name).
     """
     count = len(img_files)
     boxes = np.zeros((count, 4))

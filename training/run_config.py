@@ -8,7 +8,7 @@ import logging
 import os
 
 from datasets.synthetic import build_synthetic_dataset, use_synthetic_data
-from embeddings.siamrpn_alexnet import resolve_conv_algorithm
+from embeddings.siamrpn_alexnet import CONV_ALGORITHM_OPTIONS, check_conv_algorithm
 from training import distributed, schedules, stages as staging
 from utils.io_utils import read_json
 from utils.losses import check_loss_config
@@ -35,7 +35,7 @@ def total_steps(train_config, batches_per_step=1):
 
 def check_train_config(train_config):
     """Raises ValueError naming the first bad training field (schedule, optimizer, stages, periods)."""
-    resolve_conv_algorithm(train_config['conv_algorithm'], lambda: False, 'train_config.conv_algorithm')  # a check
+    check_conv_algorithm(train_config['conv_algorithm'], CONV_ALGORITHM_OPTIONS, 'train_config.conv_algorithm')
     data = train_config['train_data_config']
     if not (isinstance(data['batch_size'], int) and data['batch_size'] >= 1):
         raise ValueError('train_data_config.batch_size must be an integer >= 1, got %r' % data['batch_size'])
